@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import type { Config, Source } from './config/load.js';
+import { schemaKeys } from './config/schema.js';
+import type { TaskDef } from './config/tasks.js';
+import { UsageError } from './errors.js';
+
+export type Command =
+  | { readonly name: 'help' }
+  | { readonly name: 'version' }
+  | { readonly name: 'run'; readonly config: string | undefined }
+  | { readonly name: 'check-config'; readonly config: string | undefined }
+  | { readonly name: 'print-config'; readonly config: string | undefined; readonly json: boolean }
+  | { readonly name: 'doctor'; readonly config: string | undefined };
+
+export const HELP = `asyncdemo: asyncio-style worker tasks from a config file, as a systemd service
+
+Usage:
+  asyncdemo run [--config FILE]            run the daemon in the foreground
+  asyncdemo check-config [FILE]            validate a config; exit 0, or 78 with every problem
+  asyncdemo print-config [--config FILE] [--json]
+                                           the effective config, and where each value came from
+  asyncdemo doctor [--config FILE]         check GPIO, permissions, log directory, systemd, Node
+  asyncdemo --help | --version
+
+The config file is --config FILE, else $ASYNCDEMO_CONFIG, else the shipped config/default.yaml.
+Signals: SIGTERM or SIGINT stop (exit 0), SIGHUP reloads the config.
+Exit codes: 0 stopped cleanly, 1 crashed, 64 bad usage, 78 invalid config.
+`;
+
+/** Reads the command line. Never touches `process`: the entry point passes `argv` in. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { name: 'help' };
+  if (values.version === true) return { name: 'version' };
+  const [name, ...rest] = positionals;
+  const config = values.config;
+  const noMore = (): void => {
+    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])} after ${name}`);
+  };
+  const noJson = (): void => {
+    if (values.json === true) throw new UsageError('--json goes with print-config only');
+  };
+  switch (name) {
+    case undefined:
+      throw new UsageError('which command? try asyncdemo run, or asyncdemo --help');
+    case 'help':
+      return { name: 'help' };
+    case 'version':
+      return { name: 'version' };
+    case 'run':
+    case 'doctor':
+      noMore();
+      noJson();
+      return { name, config };
+    case 'print-config':
+      noMore();
+      return { name, config, json: values.json === true };
+    case 'check-config': {
+      noJson();
+      if (rest.length > 1) throw new UsageError(`check-config takes one file; got ${rest.length}`);
+      if (rest[0] !== undefined && config !== undefined) throw new UsageError('give the file either as an argument or with --config, not both');
+      return { name, config: rest[0] ?? config };
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(name)}; try asyncdemo --help`);
+  }
+}
+
+/** Which file to read, and why that one: the flag, the environment, or the shipped default. */
+export function resolveConfigPath(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, shipped: string): { file: string; why: string } {
+  if (flag !== undefined) return { file: flag, why: 'from --config' };
+  const fromEnv = env['ASYNCDEMO_CONFIG'];
+  if (fromEnv !== undefined && fromEnv !== '') return { file: fromEnv, why: 'from ASYNCDEMO_CONFIG' };
+  return { file: shipped, why: 'the shipped default' };
+}
+
+/** `check-config`'s report on a config that loaded. */
+export function describeValidConfig(config: Config): string {
+  const tasks = [...config.tasks.values()];
+  const boot = tasks.filter((t) => t.autostart).map((t) => t.name);
+  return `${config.file}: OK (${tasks.length} task${tasks.length === 1 ? '' : 's'}; at boot: ${boot.join(', ')})\n`;
+}
+
+/** `print-config`: every setting with its value and where it came from, then the tasks. */
+export function printConfig(config: Config, why: string, json: boolean): string {
+  const settings = config.settings as unknown as Record<string, Record<string, unknown>>;
+  const rows = schemaKeys().map(({ key }) => {
+    const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], settings);
+    return { key, value, source: config.sources.get(key) ?? { from: 'default' } };
+  });
+  const tasks = Object.fromEntries([...config.tasks].map(([name, def]) => [name, taskForPrint(def)]));
+  if (json) {
+    return `${JSON.stringify({ file: config.file, settings: config.settings, sources: Object.fromEntries(rows.map((r) => [r.key, r.source])), tasks }, null, 2)}\n`;
+  }
+  const width = Math.max(...rows.map((r) => `${r.key} = ${JSON.stringify(r.value)}`.length));
+  const lines = rows.map((r) => `${`${r.key} = ${JSON.stringify(r.value)}`.padEnd(width)}  # ${sourceText(r.source)}`);
+  return `# ${config.file} (${why})\n${lines.join('\n')}\n\n${stringify({ tasks })}`;
+}
+
+function sourceText(source: Source): string {
+  switch (source.from) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return 'file';
+    case 'environment':
+      return source.fileValue === undefined
+        ? `environment ${source.variable}`
+        : `environment ${source.variable}, overriding ${JSON.stringify(source.fileValue)} in the file`;
+  }
+}
+
+function taskForPrint(def: TaskDef): Record<string, unknown> {
+  const { name: _name, key: _key, repeat, ...rest } = def;
+  return { ...rest, repeat: repeat === Infinity ? 'forever' : repeat, steps: def.steps.map(({ kind, ...step }) => ({ [kind]: kindValue(step), ...stripValue(step) })) };
+}
+
+function kindValue(step: Record<string, unknown>): unknown {
+  return step['message'] ?? step['task'] ?? (step['ms'] === undefined ? true : `${step['ms'] as number}ms`);
+}
+
+function stripValue(step: Record<string, unknown>): Record<string, unknown> {
+  const { message: _m, task: _t, ms: _ms, ...rest } = step;
+  return rest;
+}

@@ -1,0 +1,84 @@
+import { performance } from 'node:perf_hooks';
+import { AbortError } from './errors.js';
+
+/**
+ * Time as the scheduler sees it. Injected, so tests can drive time by hand
+ * (Node's `mock.timers` cannot reach functions that were imported by
+ * destructuring) and so the daemon never mixes wall-clock time into schedules.
+ */
+export interface Clock {
+  /** Monotonic milliseconds. Only differences mean anything. */
+  now(): number;
+  /**
+   * Resolves once `now() >= deadline`, always on a later turn of the event
+   * loop (a deadline in the past still yields, like `asyncio.sleep(0)`).
+   * Rejects with an {@link AbortError} whose `cause` is `signal.reason` when
+   * the signal aborts first.
+   */
+  sleepUntil(deadline: number, options?: { signal?: AbortSignal | undefined }): Promise<void>;
+}
+
+/** Node's timers store delays as signed 32-bit milliseconds; longer ones fire after 1 ms. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** The timer functions the system clock runs on; tests pass fakes (as sindresorhus/delay's createDelay does). */
+export interface Timers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setImmediate(callback: () => void): unknown;
+  clearImmediate(handle: unknown): void;
+}
+
+const nodeTimers: Timers = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setImmediate: (callback) => setImmediate(callback),
+  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
+};
+
+/** The real clock: `performance.now()` and timers, safe for sleeps of any length. */
+export function createSystemClock(timers: Timers = nodeTimers): Clock {
+  const { now } = timers;
+  return {
+    now,
+    sleepUntil(deadline, { signal } = {}) {
+      if (signal?.aborted) {
+        return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+      }
+      return new Promise<void>((resolve, reject) => {
+        let timer: unknown;
+        let immediate = false;
+        const onAbort = (): void => {
+          if (immediate) timers.clearImmediate(timer);
+          else timers.clearTimeout(timer);
+          reject(new AbortError(undefined, { cause: signal?.reason }));
+        };
+        const arm = (): void => {
+          const remaining = deadline - now();
+          if (remaining <= 0) {
+            if (timer === undefined) {
+              // Past deadline on the first call: still yield one turn.
+              immediate = true;
+              timer = timers.setImmediate(done);
+            } else {
+              done();
+            }
+            return;
+          }
+          // Long sleeps are chained in chunks (a longer delay would fire at
+          // once), and a timer that fires a little early is simply re-armed:
+          // the deadline, not the timer, decides.
+          timer = timers.setTimeout(arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
+        };
+        const done = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        arm();
+      });
+    },
+  };
+}

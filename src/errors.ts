@@ -1,0 +1,72 @@
+/**
+ * Typed errors. Each has a stable `code` that tests and callers can match on,
+ * and carries what a user needs to act on it.
+ */
+
+/**
+ * What an aborted wait rejects with, shaped like Node's own AbortError
+ * (`lib/internal/errors.js`): `name` AbortError, `code` ABORT_ERR, and the
+ * signal's reason as `cause`.
+ */
+export class AbortError extends Error {
+  override name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The reason a task's signal is aborted with: who cancelled it and why. */
+export class TaskCancelledError extends Error {
+  override name = 'TaskCancelledError';
+  readonly code = 'TASK_CANCELLED';
+}
+
+/** A step made its task fail (the `fail` demonstration step, or a step that threw). */
+export class TaskFailedError extends Error {
+  override name = 'TaskFailedError';
+  readonly code = 'TASK_FAILED';
+}
+
+/** One problem in a config: where it is and what is wrong. */
+export interface ConfigIssue {
+  /** Key path such as `tasks.operation.steps[3].sleep`; empty for the file as a whole. */
+  readonly path: string;
+  readonly reason: string;
+  /** 1-based line in the file, when the parser could tell. */
+  readonly line?: number;
+  /** The environment variable the bad value came from, when it did. */
+  readonly env?: string;
+}
+
+/** A config that cannot be used. Exit code 78 (EX_CONFIG) at start; at reload the old config stays. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+
+  constructor(
+    readonly file: string,
+    readonly issues: readonly ConfigIssue[],
+    options?: ErrorOptions,
+  ) {
+    super(formatConfigIssues(file, issues), options);
+  }
+}
+
+function formatConfigIssues(file: string, issues: readonly ConfigIssue[]): string {
+  const lines = issues.map((issue) => {
+    const where = issue.line === undefined ? file : `${file}:${issue.line}`;
+    const key = issue.path === '' ? '' : ` ${issue.path}:`;
+    const from = issue.env === undefined ? '' : ` (from environment variable ${issue.env})`;
+    return `  ${where}:${key} ${issue.reason}${from}`;
+  });
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return `invalid config ${file} (${count}):\n${lines.join('\n')}`;
+}
+
+/** Wrong command-line usage. Exit code 64 (EX_USAGE). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly code = 'USAGE';
+}

@@ -1,0 +1,9 @@
+/** Exit codes, from sysexits.h where one fits, so systemd units can tell them apart. */
+export const ExitCode = {
+  ok: 0,
+  /** A crash: systemd's `Restart=on-failure` restarts the service. */
+  failure: 1,
+  usage: 64,
+  /** EX_CONFIG. The unit lists it in `RestartPreventExitStatus=`, so a bad config does not loop. */
+  config: 78,
+} as const;

@@ -1,0 +1,153 @@
+import type { LedMode, Step, TaskDef } from '../config/tasks.js';
+
+/** One GPIO output line, already configured as an output and initially off. */
+export interface LedOutput {
+  /** Sets the light on or off; active-low wiring is the backend's business. */
+  set(on: boolean): void;
+  /** Turns the light off and gives the line back (unexport, close the chip). */
+  release(): Promise<void>;
+}
+
+/** A way to reach GPIO: sysfs through onoff, the character device, or a simulation. */
+export interface LedBackend {
+  readonly name: 'sysfs' | 'chardev' | 'simulated';
+  /** Opens the output for a BCM pin. Throws a typed error that says how to fix it. */
+  open(bcmPin: number): LedOutput;
+}
+
+/** What the worker tells a task's LED. Every method is cheap and never throws. */
+export interface TaskLed {
+  stepStarted(step: Step): void;
+  stepEnded(step: Step): void;
+  /** The task ended for whatever reason: the light goes off, whatever its mode. */
+  taskEnded(): void;
+}
+
+export interface StepLedsSettings {
+  /** BCM pin of tasks that name none. */
+  readonly pin: number;
+  readonly mode: Exclude<LedMode, 'none'>;
+  readonly blinkMs: number;
+}
+
+/**
+ * Turns task steps into LED changes: `toggle` flips the light at each step,
+ * `hold` lights it while the step runs, `blink` flashes it for `blinkMs`.
+ * Tasks that share a pin share its state. Pins are opened on first use and
+ * released by {@link StepLeds.reconfigure} and {@link StepLeds.close}.
+ *
+ * A task's LED looks up the backend and pin at each step, so a reload that
+ * changes the LED settings reaches tasks that keep running.
+ */
+export class StepLeds {
+  #backend: LedBackend | undefined;
+  #settings: StepLedsSettings;
+  readonly #onError: (error: Error, pin: number) => void;
+  readonly #pins = new Map<number, PinState | undefined>();
+
+  /**
+   * @param backend undefined when the LED is disabled: every task LED then does nothing.
+   * @param onError where failures to drive a pin are reported, once per pin.
+   */
+  constructor(backend: LedBackend | undefined, settings: StepLedsSettings, onError: (error: Error, pin: number) => void) {
+    this.#backend = backend;
+    this.#settings = settings;
+    this.#onError = onError;
+  }
+
+  get backendName(): LedBackend['name'] | undefined {
+    return this.#backend?.name;
+  }
+
+  /** The LED of a task. */
+  forTask(task: TaskDef): TaskLed {
+    const modeOf = (step: Step): LedMode => step.led ?? task.led ?? this.#settings.mode;
+    const pinOf = (): PinState | undefined => (this.#backend === undefined ? undefined : this.#pin(task.pin ?? this.#settings.pin));
+    return {
+      stepStarted: (step) => {
+        const mode = modeOf(step);
+        if (mode === 'none') return;
+        const pin = pinOf();
+        if (pin === undefined) return;
+        if (mode === 'toggle') pin.set(!pin.on);
+        else if (mode === 'hold') pin.set(true);
+        else pin.blink(this.#settings.blinkMs);
+      },
+      stepEnded: (step) => {
+        if (modeOf(step) === 'hold') pinOf()?.set(false);
+      },
+      taskEnded: () => {
+        if (this.#backend !== undefined && this.#pins.has(task.pin ?? this.#settings.pin)) pinOf()?.set(false);
+      },
+    };
+  }
+
+  /** Releases every pin and carries on with a new backend and settings (a reload). */
+  async reconfigure(backend: LedBackend | undefined, settings: StepLedsSettings): Promise<void> {
+    await this.close();
+    this.#backend = backend;
+    this.#settings = settings;
+  }
+
+  /** Turns every pin off and releases it. Safe to call more than once. */
+  async close(): Promise<void> {
+    const pins = [...this.#pins.values()];
+    this.#pins.clear();
+    await Promise.all(pins.map((p) => p?.release()));
+  }
+
+  #pin(bcm: number): PinState | undefined {
+    if (this.#pins.has(bcm)) return this.#pins.get(bcm);
+    let state: PinState | undefined;
+    try {
+      state = new PinState((this.#backend as LedBackend).open(bcm), (error) => this.#onError(error, bcm));
+    } catch (error) {
+      // Remembered as undefined: a pin that cannot be opened is reported once, not at every step.
+      this.#onError(error as Error, bcm);
+    }
+    this.#pins.set(bcm, state);
+    return state;
+  }
+}
+
+class PinState {
+  on = false;
+  #blink: NodeJS.Timeout | undefined;
+  #failed = false;
+  readonly #output: LedOutput;
+  readonly #onError: (error: Error) => void;
+
+  constructor(output: LedOutput, onError: (error: Error) => void) {
+    this.#output = output;
+    this.#onError = onError;
+  }
+
+  set(on: boolean): void {
+    this.#clearBlink();
+    if (on === this.on) return;
+    this.on = on;
+    try {
+      this.#output.set(on);
+    } catch (error) {
+      // Report once: a pin that fails keeps failing, and the log must not fill with it.
+      if (!this.#failed) this.#onError(error as Error);
+      this.#failed = true;
+    }
+  }
+
+  blink(ms: number): void {
+    this.set(true);
+    // unref: a blink in flight must not keep a stopping daemon alive; release() turns it off anyway.
+    this.#blink = setTimeout(() => this.set(false), ms).unref();
+  }
+
+  async release(): Promise<void> {
+    this.set(false);
+    await this.#output.release();
+  }
+
+  #clearBlink(): void {
+    if (this.#blink !== undefined) clearTimeout(this.#blink);
+    this.#blink = undefined;
+  }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * The entry point and composition root: it reads the command line, creates
+ * the config, logger, clock, LED and notifier, passes them in, and is the only
+ * place that exits the process.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, type Command } from './cli.js';
+import { createSystemClock } from './clock.js';
+import { loadConfig, type Config } from './config/load.js';
+import { Daemon } from './daemon.js';
+import { ConfigError, UsageError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import { StepLeds, type LedBackend } from './led/led.js';
+import { SimulatedLedBackend } from './led/simulated.js';
+import { createLogging, type Logging } from './log/logger.js';
+import { listenToProcess } from './signals.js';
+import { silentNotifier } from './systemd/notifier.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const shippedConfig = join(packageRoot, 'config', 'default.yaml');
+
+async function main(argv: readonly string[], env: Env): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`asyncdemo: ${error.message}\n`);
+    return ExitCode.usage;
+  }
+  switch (command.name) {
+    case 'help':
+      process.stdout.write(HELP);
+      return ExitCode.ok;
+    case 'version':
+      process.stdout.write(`asyncdemo ${version()} (Node.js ${process.version})\n`);
+      return ExitCode.ok;
+    case 'check-config':
+    case 'print-config': {
+      const { file, why } = resolveConfigPath(command.config, env, shippedConfig);
+      try {
+        const config = loadConfig({ file, env });
+        process.stdout.write(command.name === 'check-config' ? describeValidConfig(config) : printConfig(config, why, command.json));
+        return ExitCode.ok;
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`asyncdemo: ${error.message}\n`);
+        return ExitCode.config;
+      }
+    }
+    case 'doctor':
+      process.stderr.write('asyncdemo: doctor is not built yet\n');
+      return ExitCode.failure;
+    case 'run':
+      return run(command.config, env);
+  }
+}
+
+async function run(flag: string | undefined, env: Env): Promise<number> {
+  const { file } = resolveConfigPath(flag, env, shippedConfig);
+  const clock = createSystemClock();
+  let config: Config;
+  try {
+    config = loadConfig({ file, env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`asyncdemo: ${error.message}\n`);
+    return ExitCode.config;
+  }
+
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY: process.stdout.isTTY === true });
+  const { logger } = logging;
+  const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> =>
+    led.enabled ? new SimulatedLedBackend(logger) : undefined;
+  const leds = new StepLeds(await openLedBackend(config.settings.led), config.settings.led, (error, pin) =>
+    logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`),
+  );
+  const daemon = new Daemon({
+    config,
+    reloadConfig: () => loadConfig({ file, env }),
+    logging,
+    clock,
+    leds,
+    openLedBackend,
+    notifier: silentNotifier,
+  });
+
+  // Node prints warnings to stderr by itself; they go through the logger instead.
+  process.removeAllListeners('warning');
+  const warned = new Set<string>();
+  listenToProcess(process, {
+    stop: (signal) => void daemon.stop(signal),
+    forceExit: (signal) => {
+      logger.error(`${signal} while already stopping: exiting now, without finishing the stop`);
+      exit(logging, ExitCode.failure);
+    },
+    reload: () => {
+      daemon.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+    },
+    fatal: (error, origin) => void crash(logging, leds, error, origin),
+    warning: (warning) => {
+      const debug = daemon.config.settings.debug.enabled;
+      const key = `${warning.name}:${warning.message}`;
+      // Debug mode shows every warning with its stack, as asyncio's debug mode shows every ResourceWarning.
+      if (!debug && warned.has(key)) return;
+      warned.add(key);
+      logger.warn(debug ? { err: warning } : {}, `${warning.name}: ${warning.message}`);
+    },
+  });
+
+  daemon.start();
+  const code = await daemon.finished;
+  logging.flushSync();
+  return code;
+}
+
+async function crash(logging: Logging, leds: StepLeds, error: unknown, origin: string): Promise<never> {
+  const { logger } = logging;
+  logger.fatal({ err: error }, `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}: ${error instanceof Error ? error.message : String(error)}; exiting`);
+  // The LED must not stay lit after a crash; give releasing it a moment, not forever.
+  await Promise.race([leds.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  return exit(logging, ExitCode.failure);
+}
+
+function exit(logging: Logging | undefined, code: number): never {
+  logging?.flushSync();
+  process.exit(code);
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`asyncdemo: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(ExitCode.failure);
+  },
+);

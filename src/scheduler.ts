@@ -1,0 +1,187 @@
+import type { Clock } from './clock.js';
+import type { TaskDef, TaskTable } from './config/tasks.js';
+import { TaskCancelledError } from './errors.js';
+import type { TaskLed } from './led/led.js';
+import type { Logger } from './log/logger.js';
+import { runTask, type TaskOutcome, type WorkerEnv } from './worker.js';
+
+export interface SchedulerOptions {
+  readonly clock: Clock;
+  /** The root logger; each task logs through its own child. */
+  readonly logger: Logger;
+  /** The LED of a task, if its steps drive one. */
+  readonly ledFor?: (task: TaskDef) => TaskLed | undefined;
+  /** Asked by a `stop` step once its task has ended; the daemon then cancels the rest and exits. */
+  readonly onStop: (by: string) => void;
+  /** Raises an uncaught exception for the `crash` step. Defaults to throwing on the next turn. */
+  readonly crash?: (error: Error) => void;
+}
+
+/** A task the scheduler owns: started, or spawned and about to start. */
+interface Entry {
+  readonly def: TaskDef;
+  readonly controller: AbortController;
+  /** Settles when the worker has finished, however it ended. */
+  done: Promise<TaskOutcome>;
+  /** Index of the step it is at, for pending-task reports. */
+  step: number;
+  log: Logger;
+  /** Set by a `stop` step: who asked. */
+  stopBy?: string;
+}
+
+/** What a reload changed, by task name. */
+export interface ReloadChanges {
+  readonly kept: string[];
+  readonly restarted: string[];
+  readonly cancelled: string[];
+  readonly started: string[];
+}
+
+/**
+ * Owns the running tasks by name: starts them (`ensure_future`), cancels them
+ * (`task.cancel()`), and applies a new task table at reload.
+ *
+ * A task runs at most once at a time. Spawning a task that is already running
+ * (or already spawned and about to start) changes nothing and is logged at
+ * debug level, the way `systemctl start` leaves an active unit alone.
+ */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  #tasks: TaskTable;
+  readonly #running = new Map<string, Entry>();
+  #slowStepMs: number | undefined;
+  #stepsDone = 0;
+  #closed = false;
+
+  constructor(tasks: TaskTable, options: SchedulerOptions) {
+    this.#tasks = tasks;
+    this.#options = options;
+  }
+
+  /** Steps completed since start, over all tasks. */
+  get stepsDone(): number {
+    return this.#stepsDone;
+  }
+
+  /** Names of the tasks running now, with the step each is at. */
+  running(): { name: string; step: number }[] {
+    return [...this.#running].map(([name, entry]) => ({ name, step: entry.step }));
+  }
+
+  /** Debug mode's threshold, or undefined to stop timing steps. Takes effect at the next step. */
+  setSlowStepMs(ms: number | undefined): void {
+    this.#slowStepMs = ms;
+  }
+
+  /** pino children keep the level they were born with; a reload's new level must reach running tasks. */
+  setLogLevel(level: string): void {
+    for (const entry of this.#running.values()) entry.log.level = level;
+  }
+
+  /** Starts the tasks marked `autostart`, in the order the config lists them. */
+  startAutostart(): void {
+    for (const def of this.#tasks.values()) if (def.autostart) this.#start(def, 'autostart', false);
+  }
+
+  /** Starts `name` on the next turn of the event loop. */
+  spawn(name: string, by: string): void {
+    const def = this.#tasks.get(name);
+    if (def === undefined || this.#closed) return;
+    if (this.#running.has(name)) {
+      this.#options.logger.debug({ task: name }, `already running; spawn by ${by} ignored`);
+      return;
+    }
+    this.#start(def, by, true);
+  }
+
+  /** Cancels `name` now. Returns false when it was not running. */
+  cancel(name: string, reason: TaskCancelledError): boolean {
+    const entry = this.#running.get(name);
+    if (entry === undefined) return false;
+    entry.controller.abort(reason);
+    return true;
+  }
+
+  /** Cancels every task and waits until each has finished cancelling. No task starts afterwards. */
+  async cancelAll(reason: TaskCancelledError): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#running.values()];
+    for (const entry of entries) entry.controller.abort(reason);
+    await Promise.all(entries.map((e) => e.done));
+  }
+
+  /**
+   * Applies a new task table: an unchanged task runs on untouched, a changed
+   * one is cancelled and started again, a removed one is cancelled, a new or
+   * changed `autostart` task is started.
+   */
+  apply(tasks: TaskTable): ReloadChanges {
+    const changes: ReloadChanges = { kept: [], restarted: [], cancelled: [], started: [] };
+    const old = this.#tasks;
+    this.#tasks = tasks;
+    for (const [name, entry] of this.#running) {
+      const next = tasks.get(name);
+      if (next === undefined) {
+        entry.controller.abort(new TaskCancelledError('cancelled: removed from the config by a reload'));
+        changes.cancelled.push(name);
+      } else if (next.key !== entry.def.key) {
+        entry.controller.abort(new TaskCancelledError('cancelled: its definition changed; a reload starts it again'));
+        // The replacement starts on the next turn, after the old run has logged its cancellation.
+        this.#start(next, 'reload', true);
+        changes.restarted.push(name);
+      } else {
+        changes.kept.push(name);
+      }
+    }
+    for (const [name, def] of tasks) {
+      if (!def.autostart || this.#running.has(name)) continue;
+      if (old.get(name)?.key === def.key) continue;
+      this.#start(def, 'reload', false);
+      changes.started.push(name);
+    }
+    return changes;
+  }
+
+  #start(def: TaskDef, by: string, nextTurn: boolean): void {
+    const { clock, logger, ledFor } = this.#options;
+    const controller = new AbortController();
+    const log = logger.child({ task: def.name });
+    const entry: Entry = { def, controller, done: Promise.resolve('done'), step: 0, log };
+    this.#running.set(def.name, entry);
+    const env: WorkerEnv = {
+      clock,
+      log,
+      led: ledFor?.(def),
+      slowStepMs: () => this.#slowStepMs,
+      spawn: (name, spawnedBy) => this.spawn(name, spawnedBy),
+      cancel: (name, cancelledBy) => {
+        this.cancel(name, new TaskCancelledError(`cancelled by ${cancelledBy}`));
+      },
+      stop: (stoppedBy) => {
+        entry.stopBy = stoppedBy;
+      },
+      crash: this.#options.crash ?? ((error) => setImmediate(() => { throw error; })),
+      stepDone: (index) => {
+        entry.step = index + 1;
+        this.#stepsDone++;
+      },
+    };
+    const run = async (): Promise<TaskOutcome> => {
+      if (nextTurn) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (controller.signal.aborted) {
+        const reason: unknown = controller.signal.reason;
+        log.info(`${reason instanceof Error ? reason.message : 'cancelled'} before it started`);
+        return 'cancelled';
+      }
+      log.debug(`started by ${by}`);
+      return runTask(def, env, controller.signal);
+    };
+    entry.done = run().then((outcome) => {
+      if (this.#running.get(def.name) === entry) this.#running.delete(def.name);
+      if (outcome === 'done') log.debug('finished');
+      if (outcome === 'stopped' && entry.stopBy !== undefined) this.#options.onStop(entry.stopBy);
+      return outcome;
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: tests run from build/test/…, the daemon from dist/. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const MAIN = join(ROOT, 'dist', 'main.js');
+export const EXAMPLES = join(ROOT, 'config', 'examples');
+
+export interface Line {
+  level: number;
+  time: number;
+  msg: string;
+  task?: string;
+  step?: number;
+  [key: string]: unknown;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A daemon started through the real CLI, its JSON console lines parsed as they come. */
+export interface RunningDaemon {
+  readonly child: ChildProcess;
+  readonly lines: Line[];
+  /** Everything on stderr so far. */
+  stderr(): string;
+  /** Non-JSON stdout lines (there should be none in JSON mode). */
+  readonly stray: string[];
+  /** Wall-clock ms when the process was spawned. */
+  readonly spawnedAt: number;
+  /** Resolves with the first line (past or future) that matches; rejects after `timeoutMs`. */
+  waitFor(match: (line: Line) => boolean, timeoutMs?: number, what?: string): Promise<Line>;
+  readonly exited: Promise<Exit>;
+  /** Resolves when the process exits, or rejects after `timeoutMs`. */
+  waitExit(timeoutMs?: number): Promise<Exit>;
+  /** `task[step] msg` (or `msg`) of every line, in order. */
+  texts(): string[];
+}
+
+export function tempDir(prefix = 'asyncdemo-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Runs `node dist/main.js …args`. The console is JSON (stdout is a pipe);
+ * log files go to a fresh temporary directory unless the env says otherwise.
+ */
+export function startDaemon(args: string[], env: Record<string, string> = {}): RunningDaemon {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ASYNCDEMO_LOG_DIR: tempDir('asyncdemo-logs-'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const spawnedAt = Date.now();
+  const lines: Line[] = [];
+  const stray: string[] = [];
+  let stderr = '';
+  const waiters: { match: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
+  let buffer = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      let line: Line;
+      try {
+        line = JSON.parse(text) as Line;
+      } catch {
+        stray.push(text);
+        continue;
+      }
+      lines.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.match(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const texts = (): string[] => lines.map((l) => (l.task === undefined ? l.msg : l.step === undefined ? `${l.task}: ${l.msg}` : `${l.task}[${l.step}] ${l.msg}`));
+
+  return {
+    child,
+    lines,
+    stray,
+    spawnedAt,
+    stderr: () => stderr,
+    exited,
+    texts,
+    waitFor(match, timeoutMs = 10_000, what = 'a matching line') {
+      const seen = lines.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`no ${what} within ${timeoutMs} ms; got:\n${texts().join('\n')}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        waiters.push({
+          match,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => {
+          // Lines are all in once the process has exited; a waiter still waiting will not be answered.
+          setImmediate(() => {
+            if (waiters.some((w) => w.match === match)) {
+              clearTimeout(timer);
+              reject(new Error(`exited without ${what}; got:\n${texts().join('\n')}\nstderr:\n${stderr}`));
+            }
+          });
+        });
+      });
+    },
+    waitExit(timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`did not exit within ${timeoutMs} ms; got:\n${texts().join('\n')}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        void exited.then((exit) => {
+          clearTimeout(timer);
+          resolve(exit);
+        });
+      });
+    },
+  };
+}
+
+/** Runs a short CLI command to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`asyncdemo ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

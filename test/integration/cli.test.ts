@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXAMPLES, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
+
+function configFile(text: string): string {
+  const path = join(tempDir(), 'config.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+const BROKEN = `tasks:
+  operation:
+    autostart: true
+    steps:
+      - log: start operation
+      - spawn: operationsubb
+      - sleep: -0.2
+`;
+
+describe('asyncdemo check-config', () => {
+  it('passes the shipped default and every example', async () => {
+    for (const file of [join(ROOT, 'config', 'default.yaml'), ...['scenario1-debug', 'scenario2-sleep', 'scenario3-cancel-stop'].map((n) => join(EXAMPLES, `${n}.yaml`))]) {
+      const { code, stdout } = await runCli(['check-config', file]);
+      assert.equal(code, 0, file);
+      assert.match(stdout, /: OK \(\d+ tasks?; at boot: /);
+    }
+  });
+
+  it('refuses a broken config with exit 78, the file, each key path and reason, and no stack trace', async () => {
+    const path = configFile(BROKEN);
+    const { code, stdout, stderr } = await runCli(['check-config', path]);
+    assert.equal(code, 78);
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr,
+      `asyncdemo: invalid config ${path} (2 problems):\n` +
+        `  ${path}:6: tasks.operation.steps[1].spawn: no task named "operationsubb"; the tasks are operation\n` +
+        `  ${path}:7: tasks.operation.steps[2].sleep: must not be negative; got -0.2\n`,
+    );
+  });
+});
+
+describe('asyncdemo run with a bad config', () => {
+  it('exits 78 at start with the same report', async () => {
+    const path = configFile(BROKEN);
+    const daemon = startDaemon(['run', '--config', path]);
+    assert.deepEqual(await daemon.waitExit(), { code: 78, signal: null });
+    assert.match(daemon.stderr(), /tasks\.operation\.steps\[2\]\.sleep: must not be negative/);
+    assert.doesNotMatch(daemon.stderr(), /\n\s+at /);
+  });
+
+  it('names the environment variable behind a bad value', async () => {
+    const { code, stderr } = await runCli(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], { ASYNCDEMO_LOG_LEVEL: 'loud' });
+    assert.equal(code, 78);
+    assert.match(stderr, /log\.level: must be one of trace, debug, info, warn, error, fatal; got string "loud" \(from environment variable ASYNCDEMO_LOG_LEVEL\)/);
+  });
+});
+
+describe('asyncdemo print-config', () => {
+  it('shows every setting with its source, and warns of an environment variable overriding the file', async () => {
+    const path = configFile(`log: {level: warn}\n${readFileSync(join(EXAMPLES, 'scenario2-sleep.yaml'), 'utf8')}`);
+    const { code, stdout } = await runCli(['print-config', '--config', path], { ASYNCDEMO_LOG_LEVEL: 'debug' });
+    assert.equal(code, 0);
+    assert.match(stdout, new RegExp(`^# ${path} \\(from --config\\)`));
+    assert.match(stdout, /^log\.level = "debug" +# environment ASYNCDEMO_LOG_LEVEL, overriding "warn" in the file$/m);
+    assert.match(stdout, /^debug\.slowStepMs = 100 +# default$/m);
+    assert.match(stdout, /^ {2}operation:$/m);
+    assert.match(stdout, /- sleep: 200ms/);
+  });
+
+  it('--json gives the same as data', async () => {
+    const { code, stdout } = await runCli(['print-config', '--json'], { ASYNCDEMO_CONFIG: join(EXAMPLES, 'scenario3-cancel-stop.yaml'), ASYNCDEMO_DEBUG: 'yes' });
+    assert.equal(code, 0);
+    const data = JSON.parse(stdout) as { settings: { debug: { enabled: boolean } }; sources: Record<string, unknown>; tasks: Record<string, { steps: unknown[] }> };
+    assert.equal(data.settings.debug.enabled, true);
+    assert.deepEqual(data.sources['debug.enabled'], { from: 'environment', variable: 'ASYNCDEMO_DEBUG' });
+    assert.equal(data.tasks['operation']?.steps.length, 9);
+  });
+});
+
+describe('asyncdemo usage', () => {
+  it('--help and --version', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /asyncdemo run \[--config FILE\]/);
+    const version = await runCli(['--version']);
+    assert.equal(version.code, 0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')} \\(Node\\.js v\\d+`));
+  });
+
+  it('bad usage exits 64 with one line', async () => {
+    const { code, stderr } = await runCli(['frobnicate']);
+    assert.equal(code, 64);
+    assert.equal(stderr, 'asyncdemo: unknown command "frobnicate"; try asyncdemo --help\n');
+  });
+});

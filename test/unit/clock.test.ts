@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MAX_TIMER_DELAY_MS, createSystemClock, type Timers } from '../../src/clock.js';
+import { AbortError } from '../../src/errors.js';
+
+/** Timers that record what they are asked and fire only when told. */
+function fakeTimers() {
+  let now = 0;
+  const pending = new Map<number, { at: number; callback: () => void }>();
+  let id = 0;
+  const delays: number[] = [];
+  const timers: Timers = {
+    now: () => now,
+    setTimeout(callback, ms) {
+      delays.push(ms);
+      pending.set(++id, { at: now + ms, callback });
+      return id;
+    },
+    clearTimeout: (handle) => pending.delete(handle as number),
+    setImmediate(callback) {
+      pending.set(++id, { at: now, callback });
+      return id;
+    },
+    clearImmediate: (handle) => pending.delete(handle as number),
+  };
+  /** Fires the earliest timer, moving time to it. */
+  const fireNext = (): boolean => {
+    const [key, next] = [...pending].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
+    if (key === undefined || next === undefined) return false;
+    pending.delete(key);
+    now = Math.max(now, next.at);
+    next.callback();
+    return true;
+  };
+  return { timers, delays, pending, fireNext, setNow: (t: number) => (now = t), getNow: () => now };
+}
+
+describe('system clock', () => {
+  it('waits out a sleep longer than the 24.8-day timer limit in chunks, instead of firing at once', async () => {
+    const { timers, delays, fireNext, getNow } = fakeTimers();
+    const clock = createSystemClock(timers);
+    const thirtyDays = 30 * 86_400_000;
+    let woke = false;
+    const sleep = clock.sleepUntil(thirtyDays).then(() => (woke = true));
+    assert.equal(delays[0], MAX_TIMER_DELAY_MS, 'no single timer beyond what Node can hold');
+    fireNext();
+    await Promise.resolve();
+    assert.equal(woke, false, 'still asleep after the first chunk');
+    while (fireNext()) await Promise.resolve();
+    await sleep;
+    assert.equal(getNow(), thirtyDays);
+    assert.ok(delays.every((d) => d <= MAX_TIMER_DELAY_MS && d >= 1));
+  });
+
+  it('re-arms a timer that fires early: the deadline decides', async () => {
+    const { timers, delays, pending, setNow } = fakeTimers();
+    const clock = createSystemClock(timers);
+    let woke = false;
+    void clock.sleepUntil(100).then(() => (woke = true));
+    const [first] = pending.values();
+    setNow(99.5); // the timer fires half a millisecond early
+    pending.clear();
+    first?.callback();
+    await Promise.resolve();
+    assert.equal(woke, false);
+    assert.deepEqual(delays, [100, 1]);
+  });
+
+  it('yields a turn even when the deadline has passed, like asyncio.sleep(0)', async () => {
+    const { timers, pending, fireNext, setNow } = fakeTimers();
+    const clock = createSystemClock(timers);
+    setNow(50);
+    let woke = false;
+    void clock.sleepUntil(10).then(() => (woke = true));
+    await Promise.resolve();
+    assert.equal(woke, false);
+    assert.equal(pending.size, 1);
+    fireNext();
+    await Promise.resolve();
+    assert.equal(woke, true);
+  });
+
+  it("rejects with Node's AbortError carrying the signal's reason, and clears its timer", async () => {
+    const { timers, pending } = fakeTimers();
+    const clock = createSystemClock(timers);
+    const controller = new AbortController();
+    const sleep = clock.sleepUntil(1000, { signal: controller.signal });
+    const reason = new Error('because');
+    controller.abort(reason);
+    await assert.rejects(sleep, (error: unknown) => {
+      assert.ok(error instanceof AbortError);
+      assert.equal(error.code, 'ABORT_ERR');
+      assert.equal(error.cause, reason);
+      return true;
+    });
+    assert.equal(pending.size, 0, 'the timer is cleared');
+  });
+
+  it('rejects at once for a signal that is already aborted', async () => {
+    const clock = createSystemClock(fakeTimers().timers);
+    await assert.rejects(clock.sleepUntil(1, { signal: AbortSignal.abort('gone') }), { name: 'AbortError', cause: 'gone' });
+  });
+
+  it('removes its abort listener when a sleep ends normally (real timers)', async () => {
+    const clock = createSystemClock();
+    const controller = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => (added++, add(...args))) as typeof add;
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (removed++, remove(...args))) as typeof remove;
+    await clock.sleepUntil(clock.now() + 5, { signal: controller.signal });
+    assert.equal(added, 1);
+    assert.equal(removed, 1);
+  });
+});

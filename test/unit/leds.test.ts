@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Step } from '../../src/config/tasks.js';
+import { StepLeds, type LedBackend } from '../../src/led/led.js';
+import { SimulatedLedBackend } from '../../src/led/simulated.js';
+import { taskFrom } from '../helpers/tasks.js';
+
+const settings = { pin: 17, mode: 'toggle', blinkMs: 20 } as const;
+const noErrors = (error: Error): void => assert.fail(error);
+
+/** Runs a task's steps through its LED the way the worker does, without the worker. */
+function walk(leds: StepLeds, yaml: string, name = 't'): void {
+  const task = taskFrom(yaml, name);
+  const led = leds.forTask(task);
+  for (const step of task.steps as Step[]) {
+    led.stepStarted(step);
+    led.stepEnded(step);
+  }
+}
+
+describe('step LEDs (simulated)', () => {
+  it('toggle: each step flips the light; the task ending turns it off', () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, settings, noErrors);
+    walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}, {log: c}]}');
+    leds.forTask(taskFrom('t: {autostart: true, steps: [{log: a}]}', 't')).taskEnded();
+    assert.deepEqual(backend.changes, [
+      { pin: 17, on: true },
+      { pin: 17, on: false },
+      { pin: 17, on: true },
+      { pin: 17, on: false },
+    ]);
+  });
+
+  it('hold: on while each step runs', () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, { ...settings, mode: 'hold' }, noErrors);
+    walk(leds, 't: {autostart: true, steps: [{log: a}, {sleep: 1}]}');
+    assert.deepEqual(backend.changes.map((c) => c.on), [true, false, true, false]);
+  });
+
+  it('blink: on, then off after blinkMs', async () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, { ...settings, mode: 'blink' }, noErrors);
+    walk(leds, 't: {autostart: true, steps: [{log: a}]}');
+    assert.deepEqual(backend.changes.map((c) => c.on), [true]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(backend.changes.map((c) => c.on), [true, false]);
+  });
+
+  it('per-task pin, per-task and per-step modes, and none', () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, settings, noErrors);
+    walk(leds, 't: {autostart: true, pin: 27, led: hold, steps: [{log: a}, {log: b, led: none}, {log: c, led: toggle}]}');
+    assert.deepEqual(backend.changes, [
+      { pin: 27, on: true },
+      { pin: 27, on: false },
+      { pin: 27, on: true },
+    ]);
+  });
+
+  it('close turns every pin off and releases it', async () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, settings, noErrors);
+    walk(leds, 't: {autostart: true, steps: [{log: a}]}');
+    walk(leds, 'u: {autostart: true, pin: 22, steps: [{log: a}]}', 'u');
+    assert.deepEqual([...backend.openPins].sort(), [17, 22]);
+    await leds.close();
+    assert.deepEqual(backend.openPins.size, 0);
+    assert.deepEqual(backend.changes.slice(-2).map((c) => c.on), [false, false]);
+  });
+
+  it('a disabled LED does nothing', () => {
+    const leds = new StepLeds(undefined, settings, noErrors);
+    walk(leds, 't: {autostart: true, steps: [{log: a}]}');
+    assert.equal(leds.backendName, undefined);
+  });
+
+  it('reports a pin that cannot be opened once, and the task runs on', () => {
+    const errors: string[] = [];
+    const failing: LedBackend = {
+      name: 'sysfs',
+      open() {
+        throw new Error('EACCES');
+      },
+    };
+    const leds = new StepLeds(failing, settings, (error, pin) => errors.push(`${pin} ${error.message}`));
+    walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}, {log: c}]}');
+    assert.deepEqual(errors, ['17 EACCES']);
+  });
+
+  it('a reload that changes the pin releases the old one; running tasks use the new one', async () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, settings, noErrors);
+    const task = taskFrom('t: {autostart: true, steps: [{log: a}]}', 't');
+    const led = leds.forTask(task);
+    led.stepStarted(task.steps[0] as Step);
+    await leds.reconfigure(backend, { ...settings, pin: 5 });
+    assert.deepEqual([...backend.openPins], []);
+    led.stepStarted(task.steps[0] as Step);
+    assert.deepEqual(backend.changes, [
+      { pin: 17, on: true },
+      { pin: 17, on: false },
+      { pin: 5, on: true },
+    ]);
+  });
+});

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Step } from '../../src/config/tasks.js';
+import type { TaskLed } from '../../src/led/led.js';
+import { runTask, type WorkerEnv } from '../../src/worker.js';
+import { TaskCancelledError } from '../../src/errors.js';
+import type { Clock } from '../../src/clock.js';
+import { FakeClock, turns } from '../helpers/fake-clock.js';
+import { createSinkLogger } from '../helpers/log-sink.js';
+import { taskFrom } from '../helpers/tasks.js';
+
+function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}) {
+  const sink = createSinkLogger();
+  const calls: string[] = [];
+  const env: WorkerEnv = {
+    clock,
+    log: sink.logger.child({ task: 't' }),
+    led: undefined,
+    slowStepMs: () => undefined,
+    spawn: (name, by) => calls.push(`spawn ${name} by ${by}`),
+    cancel: (name, by) => calls.push(`cancel ${name} by ${by}`),
+    stop: (by) => calls.push(`stop by ${by}`),
+    crash: (error) => calls.push(`crash ${error.message}`),
+    stepDone: () => {},
+    ...overrides,
+  };
+  return { env, sink, calls };
+}
+
+/** busy spins on clock.now(); a clock that moves 1 ms per read lets it end without real time passing. */
+function tickingClock(clock: FakeClock): Clock {
+  let t = 0;
+  return { now: () => (t += 1), sleepUntil: (deadline, options) => clock.sleepUntil(deadline, options) };
+}
+
+describe('worker', () => {
+  it('runs steps in order, up to each sleep in one go, and logs with task and step', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {steps: [{log: a}, {spawn: u}, {log: b}, {sleep: 0.2}, {log: c}], autostart: true}\nu: {steps: [{log: x}]}', 't');
+    const { env, sink, calls } = envFor(clock);
+    const outcome = runTask(task, env, new AbortController().signal);
+    await turns();
+    assert.deepEqual(sink.lines(), ['t[0] a', 't[2] b']);
+    assert.deepEqual(calls, ['spawn u by t[1]']);
+    await clock.advance(199);
+    assert.deepEqual(sink.lines(), ['t[0] a', 't[2] b']);
+    await clock.advance(1);
+    assert.deepEqual(sink.lines(), ['t[0] a', 't[2] b', 't[4] c']);
+    assert.equal(await outcome, 'done');
+  });
+
+  it('stops at once when cancelled mid-sleep, logs why, runs no further step and removes its abort listener', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{log: a}, {sleep: 86400}, {log: never}]}', 't');
+    const { env, sink } = envFor(clock);
+    const controller = new AbortController();
+    let listeners = 0;
+    const { signal } = controller;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
+    const outcome = runTask(task, env, signal);
+    await turns();
+    assert.equal(listeners, 1, 'the sleep listens for the abort');
+    controller.abort(new TaskCancelledError('cancelled by someone[3]'));
+    assert.equal(await outcome, 'cancelled');
+    assert.deepEqual(sink.lines(), ['t[0] a', 't[1] cancelled by someone[3]']);
+    await clock.advance(86_400_000);
+    assert.deepEqual(sink.lines(), ['t[0] a', 't[1] cancelled by someone[3]']);
+    assert.equal(clock.pending, 0, 'no sleeper left behind');
+  });
+
+  it('keeps a periodic schedule on absolute deadlines: steps that take time do not add drift', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, repeat: 1000, steps: [{log: tick}, {sleep: 10ms}]}', 't');
+    const stamps: number[] = [];
+    const stepDone = (i: number): void => {
+      if (i !== 0) return;
+      stamps.push(clock.now());
+      clock.jump(3); // the log step takes 3 ms before the sleep starts
+    };
+    const { env } = envFor(clock, { stepDone });
+    const outcome = runTask(task, env, new AbortController().signal);
+    await turns();
+    // With sleeps measured from when they start, each round would need 13 ms; 7 more after the 3 must do.
+    for (let i = 0; i < 1000; i++) await clock.advance(7);
+    assert.equal(await outcome, 'done');
+    assert.equal(stamps.length, 1000);
+    assert.equal(stamps[999], 9990, 'the 1000th tick is at 9990 ms exactly, not 9990 + 999 × 3');
+  });
+
+  it('starts a new schedule after a long block instead of firing a burst of missed steps', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, repeat: forever, steps: [{log: tick}, {sleep: 10ms}]}', 't');
+    const { env, sink } = envFor(clock);
+    const controller = new AbortController();
+    void runTask(task, env, controller.signal);
+    await turns();
+    await clock.advance(10); // tick 2 at 10, next deadline 20
+    clock.jump(100); // blocked for 100 ms: now 110
+    await clock.advance(0); // wakes the overdue sleep once
+    const ticks = sink.lines().filter((l) => l.endsWith('tick')).length;
+    assert.equal(ticks, 3);
+    await clock.advance(9);
+    assert.equal(sink.lines().filter((l) => l.endsWith('tick')).length, 3, 'no catch-up burst');
+    await clock.advance(1);
+    assert.equal(sink.lines().filter((l) => l.endsWith('tick')).length, 4, 'the next tick is a whole period later');
+    controller.abort();
+  });
+
+  it('logs a failing step with the task and step, and ends as failed', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{log: a}, {fail: the sensor is gone}, {log: never}]}', 't');
+    const { env, sink } = envFor(clock);
+    assert.equal(await runTask(task, env, new AbortController().signal), 'failed');
+    const last = sink.records.at(-1);
+    assert.equal(last?.step, 1);
+    assert.equal(last?.level, 50);
+    assert.match(last?.msg ?? '', /failed: the sensor is gone/);
+    assert.ok(!sink.lines().some((l) => l.includes('never')));
+  });
+
+  it('ends at a stop step and asks the scheduler to stop, naming itself', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{stop: true}, {log: never}]}', 't');
+    const { env, calls, sink } = envFor(clock);
+    assert.equal(await runTask(task, env, new AbortController().signal), 'stopped');
+    assert.deepEqual(calls, ['stop by t[0]']);
+    assert.ok(!sink.lines().some((l) => l.includes('never')));
+  });
+
+  it('in debug mode reports a step that holds the loop longer than the threshold, and no other', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{log: quick}, {busy: 0.05}, {log: after}]}', 't');
+    const { env, sink } = envFor(tickingClock(clock), { slowStepMs: () => 20 });
+    assert.equal(await runTask(task, env, new AbortController().signal), 'done');
+    const slow = sink.records.filter((r) => r.msg.startsWith('slow step'));
+    assert.equal(slow.length, 1);
+    assert.equal(slow[0]?.step, 1);
+    assert.match(slow[0]?.msg ?? '', /busy 50ms held the event loop for .* \(threshold 20ms\)/);
+  });
+
+  it('reports nothing about step durations when debug mode is off', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{busy: 0.05}]}', 't');
+    const { env, sink } = envFor(tickingClock(clock));
+    await runTask(task, env, new AbortController().signal);
+    assert.equal(sink.records.filter((r) => r.msg.startsWith('slow step')).length, 0);
+  });
+
+  it('tells the LED about every step, and that the task ended, even when cancelled', async () => {
+    const clock = new FakeClock();
+    const task = taskFrom('t: {autostart: true, steps: [{log: a}, {sleep: 1}, {log: b}]}', 't');
+    const events: string[] = [];
+    const led: TaskLed = {
+      stepStarted: (s: Step) => events.push(`start ${s.kind}`),
+      stepEnded: (s: Step) => events.push(`end ${s.kind}`),
+      taskEnded: () => events.push('ended'),
+    };
+    const { env } = envFor(clock, { led });
+    const controller = new AbortController();
+    const outcome = runTask(task, env, controller.signal);
+    await turns();
+    controller.abort();
+    await outcome;
+    assert.deepEqual(events, ['start log', 'end log', 'start sleep', 'ended']);
+  });
+});
