@@ -124,6 +124,17 @@ export class Daemon {
     return this.#stopping !== undefined;
   }
 
+  /**
+   * After a crash: cancels every task and turns the LED off, without the
+   * ceremony of a stop. The process is about to exit non-zero.
+   */
+  async halt(reason: string): Promise<void> {
+    this.#stopWatch?.();
+    clearInterval(this.#watchdog);
+    await this.#scheduler.cancelAll(new TaskCancelledError(`cancelled: ${reason}`));
+    await this.#deps.leds.close();
+  }
+
   async #stop(reason: string): Promise<number> {
     const { logging, notifier, leds } = this.#deps;
     const { logger } = logging;

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The entry point and composition root: it reads the command line, creates
  * the config, logger, clock, LED and notifier, passes them in, and is the only
@@ -9,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
-import { loadConfig, type Config } from './config/load.js';
+import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { ConfigError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -64,16 +63,20 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
 async function run(flag: string | undefined, env: Env): Promise<number> {
   const { file } = resolveConfigPath(flag, env, shippedConfig);
   const clock = createSystemClock();
+  const stdoutIsTTY = process.stdout.isTTY === true;
   let config: Config;
   try {
     config = loadConfig({ file, env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`asyncdemo: ${error.message}\n`);
+    // Through the logger, so the reason is in the log files as well as on the console and in the journal.
+    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY });
+    logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
+    await logging.close();
     return ExitCode.config;
   }
 
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY: process.stdout.isTTY === true });
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
   const { logger } = logging;
   const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> =>
     led.enabled ? new SimulatedLedBackend(logger) : undefined;
@@ -93,6 +96,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   // Node prints warnings to stderr by itself; they go through the logger instead.
   process.removeAllListeners('warning');
   const warned = new Set<string>();
+  let crashing = false;
   listenToProcess(process, {
     stop: (signal) => void daemon.stop(signal),
     forceExit: (signal) => {
@@ -102,7 +106,12 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     reload: () => {
       daemon.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
     },
-    fatal: (error, origin) => void crash(logging, leds, error, origin),
+    fatal: (error, origin) => {
+      // An error while handling a crash must not start a second one.
+      if (crashing) exit(logging, ExitCode.failure);
+      crashing = true;
+      void crash(logging, daemon, error, origin);
+    },
     warning: (warning) => {
       const debug = daemon.config.settings.debug.enabled;
       const key = `${warning.name}:${warning.message}`;
@@ -115,15 +124,16 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
 
   daemon.start();
   const code = await daemon.finished;
-  logging.flushSync();
+  await logging.close();
   return code;
 }
 
-async function crash(logging: Logging, leds: StepLeds, error: unknown, origin: string): Promise<never> {
+async function crash(logging: Logging, daemon: Daemon, error: unknown, origin: string): Promise<never> {
   const { logger } = logging;
   logger.fatal({ err: error }, `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}: ${error instanceof Error ? error.message : String(error)}; exiting`);
-  // The LED must not stay lit after a crash; give releasing it a moment, not forever.
-  await Promise.race([leds.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  // No task runs on after a crash, and the LED must not stay lit; give that a moment, not forever.
+  await Promise.race([daemon.halt('the daemon crashed').catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  await logging.close();
   return exit(logging, ExitCode.failure);
 }
 

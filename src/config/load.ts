@@ -101,13 +101,56 @@ export function loadConfig({ file, env }: LoadOptions): Config {
     } else if (doc.hasIn(path)) sources.set(key, { from: 'file' });
     else sources.set(key, { from: 'default' });
   }
-  // Under systemd's LogsDirectory= the service is told its log directory; a file that names none uses it.
-  const logsDirectory = env['LOGS_DIRECTORY']?.split(':')[0];
-  if (sources.get('log.file.dir')?.from === 'default' && logsDirectory !== undefined && logsDirectory !== '') {
-    settings.log.file.dir = logsDirectory;
+  if (sources.get('log.file.dir')?.from === 'default' && useLogsDirectory(settings, env)) {
     sources.set('log.file.dir', { from: 'environment', variable: 'LOGS_DIRECTORY' });
   }
   return { file, settings, tasks, sources };
+}
+
+/**
+ * Under systemd's `LogsDirectory=` the service is told its log directory in
+ * `$LOGS_DIRECTORY`; a config that names none uses it. Returns whether it did.
+ */
+function useLogsDirectory(settings: Settings, env: LoadOptions['env']): boolean {
+  const logsDirectory = env['LOGS_DIRECTORY']?.split(':')[0];
+  if (logsDirectory === undefined || logsDirectory === '') return false;
+  settings.log.file.dir = logsDirectory;
+  return true;
+}
+
+/**
+ * The log settings to report an unusable config with, so its error reaches
+ * the log files as well as the console: the file's own `log` section when
+ * that part is valid, else the defaults (with the environment, if valid).
+ * Never throws.
+ */
+export function fallbackLogSettings({ file, env }: LoadOptions): Settings['log'] {
+  let fileLog: unknown;
+  try {
+    const raw: unknown = parseDocument(readFileSync(file, 'utf8')).toJS();
+    fileLog = (raw as { log?: unknown } | null)?.log;
+  } catch {
+    fileLog = undefined;
+  }
+  const attempts: [unknown, LoadOptions['env']][] = [
+    [fileLog, env],
+    [undefined, env],
+    [undefined, {}],
+  ];
+  for (const [log, environment] of attempts) {
+    try {
+      const conf = convict<Settings>(schema as unknown as convict.Schema<Settings>, { args: [], env: { ...environment } });
+      conf.load(log === undefined ? {} : { log });
+      conf.validate({ allowed: 'strict' });
+      const settings = conf.getProperties();
+      const fileNamesDir = typeof log === 'object' && log !== null && typeof (log as { file?: { dir?: unknown } }).file?.dir === 'string';
+      if (!fileNamesDir && environment['ASYNCDEMO_LOG_DIR'] === undefined) useLogsDirectory(settings, environment);
+      return settings.log;
+    } catch {
+      // Try the next, plainer, source.
+    }
+  }
+  throw new Error('unreachable: the schema defaults are valid');
 }
 
 /**

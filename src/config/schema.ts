@@ -8,7 +8,7 @@ export interface Settings {
   log: {
     level: LogLevel;
     console: { level: LogLevel | null; format: ConsoleFormat };
-    file: { enabled: boolean; dir: string; level: LogLevel | null; size: string; frequency: string | null; keep: number };
+    file: { enabled: boolean; dir: string; level: LogLevel | null; size: string; frequency: 'daily' | 'hourly' | null; keep: number };
   };
   led: {
     enabled: boolean;
@@ -43,6 +43,15 @@ convict.addFormats({
   'log-level': oneOf(LOG_LEVELS),
   'log-level-or-null': oneOf([...LOG_LEVELS, null]),
   'console-format': oneOf(CONSOLE_FORMATS),
+  'log-frequency': oneOf(['daily', 'hourly', null]),
+  'log-size': {
+    validate(value: unknown) {
+      // pino-roll's own syntax; a bare number means megabytes.
+      if (typeof value !== 'string' || !/^\d+(\.\d+)?[kmg]?$/i.test(value)) {
+        throw new Error(`must be a size such as 500k, 10m or 1g; got ${describe(value)}`);
+      }
+    },
+  },
   'led-backend': oneOf(LED_BACKENDS),
   'led-mode': oneOf(LED_MODES.filter((m) => m !== 'none')),
   'bcm-pin': {
@@ -128,8 +137,8 @@ export const schema = {
       enabled: { doc: 'Write JSON lines to rotating files.', format: 'strict-boolean', default: true, env: 'ASYNCDEMO_LOG_FILE' },
       dir: { doc: 'Directory of the log files.', format: 'non-empty-text', default: 'logs', env: 'ASYNCDEMO_LOG_DIR' },
       level: { doc: 'Lowest level in the files; null follows log.level.', format: 'log-level-or-null', default: null },
-      size: { doc: 'Rotate when a file reaches this size (pino-roll units: 500k, 10m, 1g).', format: 'non-empty-text', default: '10m' },
-      frequency: { doc: 'Also rotate daily, hourly, or null for size only.', format: 'text-or-null', default: 'daily' },
+      size: { doc: 'Rotate when a file reaches this size (pino-roll units: 500k, 10m, 1g).', format: 'log-size', default: '10m' },
+      frequency: { doc: 'Also rotate daily, hourly, or null for size only.', format: 'log-frequency', default: 'daily' },
       keep: { doc: 'Rotated files kept besides the current one, across restarts too.', format: 'whole-number', default: 5 },
     },
   },

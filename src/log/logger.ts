@@ -16,9 +16,18 @@ export interface Logging {
   readonly file: FileStream | undefined;
   /** Applies new levels (at reload) to the root logger and both destinations. Returns the logger's new level. */
   setLevels(settings: LogSettings): LogLevel;
-  /** Writes out every buffered line; call before the process exits. */
+  /** Writes out every buffered line at once, for an exit that cannot wait. */
   flushSync(): void;
+  /**
+   * Finishes the log file: waits until every line handed to it is written,
+   * then closes it. Lines logged afterwards go to the console only. Bounded,
+   * so a full or hung disk cannot hold up the exit.
+   */
+  close(): Promise<void>;
 }
+
+/** How long close() waits for the disk. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 export interface LoggingOptions {
   readonly settings: LogSettings;
@@ -62,17 +71,19 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink }:
 
   const streams = pino.multistream([]);
   let ids: number[] = [];
+  let fileOpen = file !== undefined;
   const applyLevels = (s: LogSettings): LogLevel => {
     for (const id of ids) streams.remove(id);
     const consoleLevel = s.console.level ?? s.level;
     const fileLevel = s.file.level ?? s.level;
     streams.add({ level: consoleLevel, stream: consoleDest });
-    if (file !== undefined) streams.add({ level: fileLevel, stream: file });
+    if (file !== undefined && fileOpen) streams.add({ level: fileLevel, stream: file });
     // multistream numbers its entries; remove() takes that number.
     ids = (streams.streams as unknown as { id: number }[]).map((entry) => entry.id);
     return file === undefined ? consoleLevel : lowerLevel(consoleLevel, fileLevel);
   };
-  const rootLevel = applyLevels(settings);
+  let current = settings;
+  const rootLevel = applyLevels(current);
   const logger = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
 
   if (fileProblem !== undefined) logger.warn(fileProblem.message);
@@ -83,6 +94,7 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink }:
     consoleStyle,
     file,
     setLevels(next) {
+      current = next;
       const level = applyLevels(next);
       logger.level = level;
       return level;
@@ -90,10 +102,23 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink }:
     flushSync() {
       consoleDest.flushSync();
       try {
-        file?.flushSync();
+        if (fileOpen) file?.flushSync();
       } catch {
         // A full or vanished disk must not stop the exit; the console has every line.
       }
+    },
+    async close() {
+      if (file === undefined || !fileOpen) return;
+      fileOpen = false;
+      applyLevels(current);
+      const stream = file;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        stream.once('close', resolve);
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        stream.end();
+      });
+      clearTimeout(timer);
     },
   };
 }
@@ -110,7 +135,7 @@ function watchFile(file: FileStream, logger: Logger): void {
   file.on('drop', () => {
     dropped++;
   });
-  (file as unknown as { on(event: 'write', listener: () => void): void }).on('write', () => {
+  file.on('write', () => {
     if (!failing) return;
     failing = false;
     logger.warn(`the log file can be written again; ${dropped} lines were dropped meanwhile`);

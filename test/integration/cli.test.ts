@@ -43,12 +43,17 @@ describe('asyncdemo check-config', () => {
 });
 
 describe('asyncdemo run with a bad config', () => {
-  it('exits 78 at start with the same report', async () => {
+  it('exits 78 at start with the same report, logged as fatal', async () => {
     const path = configFile(BROKEN);
     const daemon = startDaemon(['run', '--config', path]);
     assert.deepEqual(await daemon.waitExit(), { code: 78, signal: null });
-    assert.match(daemon.stderr(), /tasks\.operation\.steps\[2\]\.sleep: must not be negative/);
-    assert.doesNotMatch(daemon.stderr(), /\n\s+at /);
+    assert.equal(daemon.lines.length, 1);
+    const [line] = daemon.lines;
+    assert.equal(line?.level, 60);
+    assert.match(line?.msg ?? '', /tasks\.operation\.steps\[2\]\.sleep: must not be negative/);
+    assert.match(line?.msg ?? '', new RegExp(`not starting; fix the config \\(asyncdemo check-config ${path}\\) and start again$`));
+    assert.doesNotMatch(line?.msg ?? '', /\n\s+at /);
+    assert.equal(daemon.stderr(), '');
   });
 
   it('names the environment variable behind a bad value', async () => {
