@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { dump } from 'js-yaml';
 import type { Config, Source } from './config/load.js';
 import { schemaKeys } from './config/schema.js';
-import type { TaskDef } from './config/tasks.js';
+import { listNames, type TaskDef } from './config/tasks.js';
 import { UsageError } from './errors.js';
 
 export type Command =
@@ -95,7 +95,7 @@ export function resolveConfigPath(flag: string | undefined, env: Readonly<Record
 export function describeValidConfig(config: Config): string {
   const tasks = [...config.tasks.values()];
   const boot = tasks.filter((t) => t.autostart).map((t) => t.name);
-  return `${config.file}: OK (${tasks.length} task${tasks.length === 1 ? '' : 's'}; at boot: ${boot.join(', ')})\n`;
+  return `${config.file}: OK (${tasks.length} task${tasks.length === 1 ? '' : 's'}; at boot: ${listNames(boot)})\n`;
 }
 
 /** `print-config`: every setting with its value and where it came from, then the tasks. */
@@ -111,7 +111,7 @@ export function printConfig(config: Config, why: string, json: boolean): string 
   }
   const width = Math.max(...rows.map((r) => `${r.key} = ${JSON.stringify(r.value)}`.length));
   const lines = rows.map((r) => `${`${r.key} = ${JSON.stringify(r.value)}`.padEnd(width)}  # ${sourceText(r.source)}`);
-  return `# ${config.file} (${why})\n${lines.join('\n')}\n\n${stringify({ tasks })}`;
+  return `# ${config.file} (${why})\n${lines.join('\n')}\n\n${dump({ tasks }, { lineWidth: 120 })}`;
 }
 
 function sourceText(source: Source): string {
@@ -128,7 +128,7 @@ function sourceText(source: Source): string {
 }
 
 function taskForPrint(def: TaskDef): Record<string, unknown> {
-  const { name: _name, key: _key, repeat, ...rest } = def;
+  const { name: _name, repeat, ...rest } = def;
   return { ...rest, repeat: repeat === Infinity ? 'forever' : repeat, steps: def.steps.map(({ kind, ...step }) => ({ [kind]: kindValue(step), ...stripValue(step) })) };
 }
 

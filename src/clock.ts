@@ -40,45 +40,74 @@ const nodeTimers: Timers = {
 
 /** The real clock: `performance.now()` and timers, safe for sleeps of any length. */
 export function createSystemClock(timers: Timers = nodeTimers): Clock {
-  const { now } = timers;
   return {
-    now,
+    now: timers.now,
     sleepUntil(deadline, { signal } = {}) {
       if (signal?.aborted) {
         return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
       }
       return new Promise<void>((resolve, reject) => {
-        let timer: unknown;
-        let immediate = false;
-        const onAbort = (): void => {
-          if (immediate) timers.clearImmediate(timer);
-          else timers.clearTimeout(timer);
-          reject(new AbortError(undefined, { cause: signal?.reason }));
-        };
-        const arm = (): void => {
-          const remaining = deadline - now();
-          if (remaining <= 0) {
-            if (timer === undefined) {
-              // Past deadline on the first call: still yield one turn.
-              immediate = true;
-              timer = timers.setImmediate(done);
-            } else {
-              done();
-            }
-            return;
-          }
-          // Long sleeps are chained in chunks (a longer delay would fire at
-          // once), and a timer that fires a little early is simply re-armed:
-          // the deadline, not the timer, decides.
-          timer = timers.setTimeout(arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
-        };
-        const done = (): void => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        arm();
+        new Sleep(timers, deadline, signal, resolve, reject).start();
       });
     },
   };
+}
+
+/**
+ * One pending sleep. A class rather than closures, and the object itself is
+ * the abort listener (`handleEvent`): ten thousand sleeping tasks hold ten
+ * thousand of these.
+ */
+class Sleep {
+  #timer: unknown;
+  #immediate = false;
+  readonly #timers: Timers;
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #resolve: () => void;
+  readonly #reject: (error: AbortError) => void;
+  readonly #arm = (): void => this.#schedule();
+
+  constructor(timers: Timers, deadline: number, signal: AbortSignal | undefined, resolve: () => void, reject: (error: AbortError) => void) {
+    this.#timers = timers;
+    this.#deadline = deadline;
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  start(): void {
+    this.#signal?.addEventListener('abort', this, { once: true });
+    this.#schedule();
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    if (this.#immediate) this.#timers.clearImmediate(this.#timer);
+    else this.#timers.clearTimeout(this.#timer);
+    this.#reject(new AbortError(undefined, { cause: this.#signal?.reason }));
+  }
+
+  #schedule(): void {
+    const remaining = this.#deadline - this.#timers.now();
+    if (remaining <= 0) {
+      if (this.#timer === undefined) {
+        // Past the deadline at the start: still yield one turn.
+        this.#immediate = true;
+        this.#timer = this.#timers.setImmediate(() => this.#done());
+      } else {
+        this.#done();
+      }
+      return;
+    }
+    // Long sleeps are chained in chunks (a longer delay would fire at once),
+    // and a timer that fires a little early is simply re-armed: the deadline,
+    // not the timer, decides.
+    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
+  }
+
+  #done(): void {
+    this.#signal?.removeEventListener('abort', this);
+    this.#resolve();
+  }
 }

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import type { Settings } from './config/schema.js';
+import { listNames } from './config/tasks.js';
 import { watchEventLoop } from './debug.js';
 import { ConfigError, TaskCancelledError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -70,7 +71,7 @@ export class Daemon {
     this.#applyDebug(this.#config.settings.debug);
     this.#startWatchdog();
     const names = [...this.#config.tasks.values()].filter((t) => t.autostart).map((t) => t.name);
-    logger.info(`starting with ${this.#config.file}: ${names.length} task${names.length === 1 ? '' : 's'} at boot (${names.join(', ')})`);
+    logger.info(`starting with ${this.#config.file}: ${names.length} task${names.length === 1 ? '' : 's'} at boot (${listNames(names)})`);
     this.#scheduler.startAutostart();
     this.#deps.notifier.ready(this.#status());
   }
@@ -95,8 +96,7 @@ export class Daemon {
     }
     const previous = this.#config;
     this.#config = next;
-    const level = logging.setLevels(next.settings.log);
-    this.#scheduler.setLogLevel(level);
+    logging.setLevels(next.settings.log);
     this.#applyDebug(next.settings.debug);
     if (JSON.stringify(previous.settings.led) !== JSON.stringify(next.settings.led)) {
       await this.#deps.leds.reconfigure(await this.#deps.openLedBackend(next.settings.led), next.settings.led);
@@ -143,7 +143,7 @@ export class Daemon {
     logger.info(`stopping (${reason}): cancelling ${pending.length} running task${pending.length === 1 ? '' : 's'}`);
     if (this.#config.settings.debug.enabled && pending.length > 0) {
       // asyncio's "Task was destroyed but it is pending", said before it happens.
-      logger.warn({ pending }, `pending at shutdown: ${pending.map((p) => `${p.name}[${p.step}]`).join(', ')}`);
+      logger.warn({ pending: pending.length }, `pending at shutdown: ${listNames(pending.map((p) => `${p.name}[${p.step}]`))}`);
     }
     const { timeoutMs } = this.#config.settings.shutdown;
     let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,9 @@
 import type { Clock } from './clock.js';
-import type { TaskDef, TaskTable } from './config/tasks.js';
+import { sameTask, type TaskDef, type TaskTable } from './config/tasks.js';
 import { TaskCancelledError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
-import { runTask, type TaskOutcome, type WorkerEnv } from './worker.js';
+import { runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from './worker.js';
 
 export interface SchedulerOptions {
   readonly clock: Clock;
@@ -18,16 +18,9 @@ export interface SchedulerOptions {
 }
 
 /** A task the scheduler owns: started, or spawned and about to start. */
-interface Entry {
-  readonly def: TaskDef;
-  readonly controller: AbortController;
+interface Entry extends TaskRun {
   /** Settles when the worker has finished, however it ended. */
   done: Promise<TaskOutcome>;
-  /** Index of the step it is at, for pending-task reports. */
-  step: number;
-  log: Logger;
-  /** Set by a `stop` step: who asked. */
-  stopBy?: string;
 }
 
 /** What a reload changed, by task name. */
@@ -53,10 +46,31 @@ export class Scheduler {
   #slowStepMs: number | undefined;
   #stepsDone = 0;
   #closed = false;
+  /** Shared by every task: per-task closures would cost memory ten thousand times over. */
+  readonly #env: WorkerEnv;
 
   constructor(tasks: TaskTable, options: SchedulerOptions) {
     this.#tasks = tasks;
     this.#options = options;
+    this.#env = {
+      clock: options.clock,
+      logger: options.logger,
+      slowStepMs: () => this.#slowStepMs,
+      spawn: (name, by) => this.spawn(name, by),
+      cancel: (name, by) => {
+        this.cancel(name, new TaskCancelledError(`cancelled by ${by}`));
+      },
+      crash:
+        options.crash ??
+        ((error) =>
+          setImmediate(() => {
+            throw error;
+          })),
+      stepDone: () => {
+        this.#stepsDone++;
+      },
+      ended: (run, outcome) => this.#ended(run as Entry, outcome),
+    };
   }
 
   /** Steps completed since start, over all tasks. */
@@ -72,11 +86,6 @@ export class Scheduler {
   /** Debug mode's threshold, or undefined to stop timing steps. Takes effect at the next step. */
   setSlowStepMs(ms: number | undefined): void {
     this.#slowStepMs = ms;
-  }
-
-  /** pino children keep the level they were born with; a reload's new level must reach running tasks. */
-  setLogLevel(level: string): void {
-    for (const entry of this.#running.values()) entry.log.level = level;
   }
 
   /** Starts the tasks marked `autostart`, in the order the config lists them. */
@@ -125,7 +134,7 @@ export class Scheduler {
       if (next === undefined) {
         entry.controller.abort(new TaskCancelledError('cancelled: removed from the config by a reload'));
         changes.cancelled.push(name);
-      } else if (next.key !== entry.def.key) {
+      } else if (!sameTask(next, entry.def)) {
         entry.controller.abort(new TaskCancelledError('cancelled: its definition changed; a reload starts it again'));
         // The replacement starts on the next turn, after the old run has logged its cancellation.
         this.#start(next, 'reload', true);
@@ -136,7 +145,8 @@ export class Scheduler {
     }
     for (const [name, def] of tasks) {
       if (!def.autostart || this.#running.has(name)) continue;
-      if (old.get(name)?.key === def.key) continue;
+      const before = old.get(name);
+      if (before !== undefined && sameTask(before, def)) continue;
       this.#start(def, 'reload', false);
       changes.started.push(name);
     }
@@ -144,44 +154,15 @@ export class Scheduler {
   }
 
   #start(def: TaskDef, by: string, nextTurn: boolean): void {
-    const { clock, logger, ledFor } = this.#options;
-    const controller = new AbortController();
-    const log = logger.child({ task: def.name });
-    const entry: Entry = { def, controller, done: Promise.resolve('done'), step: 0, log };
+    const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stopBy: undefined } as Entry;
     this.#running.set(def.name, entry);
-    const env: WorkerEnv = {
-      clock,
-      log,
-      led: ledFor?.(def),
-      slowStepMs: () => this.#slowStepMs,
-      spawn: (name, spawnedBy) => this.spawn(name, spawnedBy),
-      cancel: (name, cancelledBy) => {
-        this.cancel(name, new TaskCancelledError(`cancelled by ${cancelledBy}`));
-      },
-      stop: (stoppedBy) => {
-        entry.stopBy = stoppedBy;
-      },
-      crash: this.#options.crash ?? ((error) => setImmediate(() => { throw error; })),
-      stepDone: (index) => {
-        entry.step = index + 1;
-        this.#stepsDone++;
-      },
-    };
-    const run = async (): Promise<TaskOutcome> => {
-      if (nextTurn) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (controller.signal.aborted) {
-        const reason: unknown = controller.signal.reason;
-        log.info(`${reason instanceof Error ? reason.message : 'cancelled'} before it started`);
-        return 'cancelled';
-      }
-      log.debug(`started by ${by}`);
-      return runTask(def, env, controller.signal);
-    };
-    entry.done = run().then((outcome) => {
-      if (this.#running.get(def.name) === entry) this.#running.delete(def.name);
-      if (outcome === 'done') log.debug('finished');
-      if (outcome === 'stopped' && entry.stopBy !== undefined) this.#options.onStop(entry.stopBy);
-      return outcome;
-    });
+    entry.done = runTask(entry, this.#env, { nextTurn, by });
+  }
+
+  #ended(entry: Entry, outcome: TaskOutcome): void {
+    const { name } = entry.def;
+    if (this.#running.get(name) === entry) this.#running.delete(name);
+    if (outcome === 'done') this.#options.logger.debug({ task: name }, 'finished');
+    if (outcome === 'stopped' && entry.stopBy !== undefined) this.#options.onStop(entry.stopBy);
   }
 }

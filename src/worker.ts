@@ -8,24 +8,45 @@ import type { Logger } from './log/logger.js';
 /** How a task's run ended. */
 export type TaskOutcome = 'done' | 'cancelled' | 'failed' | 'stopped';
 
-/** What a worker may ask of the scheduler, and what it is given to run with. */
+/**
+ * One run of a task: what the scheduler keeps about it and the worker updates.
+ * Deliberately small: a daemon may hold ten thousand of them.
+ */
+export interface TaskRun {
+  readonly def: TaskDef;
+  /** Aborting its signal cancels the run, with the abort reason saying who and why. */
+  readonly controller: AbortController;
+  readonly led: TaskLed | undefined;
+  /** Index of the step it is at, for pending-task reports. */
+  step: number;
+  /** Set by a `stop` step: who asked the daemon to stop. */
+  stopBy: string | undefined;
+}
+
+/** What a worker may ask of the scheduler, and what it runs with: one, shared by every task. */
 export interface WorkerEnv {
   readonly clock: Clock;
-  /** The task's own logger (`logger.child({task})`). */
-  readonly log: Logger;
-  readonly led: TaskLed | undefined;
+  /** Step lines carry `{task, step}`, which the console renders as `task[step]`. */
+  readonly logger: Logger;
   /** Debug mode: steps whose synchronous part runs longer than this (ms) are reported. */
-  readonly slowStepMs: () => number | undefined;
+  slowStepMs(): number | undefined;
   /** Starts a task on the next turn of the event loop (`ensure_future`). */
   spawn(name: string, by: string): void;
   /** Cancels a task now (`task.cancel()`). */
   cancel(name: string, by: string): void;
-  /** Stops the daemon gracefully (`loop.stop()`), once this task has ended. */
-  stop(by: string): void;
   /** Throws outside any task, as an uncaught exception (the `crash` demonstration step). */
   crash(error: Error): void;
-  /** Called after each step with its index, for status and pending-task reports. */
-  stepDone(index: number): void;
+  /** Counts a finished step, for the status line. */
+  stepDone(): void;
+  /** Called once the run has ended, however it ended, before its promise settles. */
+  ended(run: TaskRun, outcome: TaskOutcome): void;
+}
+
+export interface RunOptions {
+  /** Start on the next turn of the event loop, as a spawned task does. */
+  readonly nextTurn: boolean;
+  /** Who started it, for the debug line. */
+  readonly by: string;
 }
 
 /**
@@ -40,16 +61,33 @@ export interface WorkerEnv {
  * keeps its schedule instead of drifting by the time its steps take. A task
  * that wakes more than a whole sleep late (the loop was blocked) starts a new
  * schedule from now rather than firing a burst of missed steps.
+ *
+ * A `stop` step ends the run; the scheduler asks the daemon to stop once the
+ * run has ended, so the stopping task is not among those cancelled.
+ *
+ * A run that was cancelled before its first turn runs no step at all.
  */
-export async function runTask(task: TaskDef, env: WorkerEnv, signal: AbortSignal): Promise<TaskOutcome> {
-  const { clock, log, led } = env;
-  const { steps } = task;
-  let deadline = clock.now();
+export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
+  // One async function per run and no wrapper around it: each suspended one costs memory.
+  const { clock, logger } = env;
+  const { def, led } = run;
+  const { signal } = run.controller;
+  const { name, steps } = def;
+  let outcome: TaskOutcome = 'cancelled';
   let index = 0;
   try {
-    for (let round = 0; round < task.repeat; round++) {
+    if (nextTurn) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      logger.info({ task: name }, `${reason instanceof Error ? reason.message : 'cancelled'} before it started`);
+      return outcome;
+    }
+    logger.debug({ task: name }, `started by ${by}`);
+    let deadline = clock.now();
+    for (let round = 0; round < def.repeat; round++) {
       for (index = 0; index < steps.length; index++) {
-        if (signal.aborted) return cancelled(log, index, signal);
+        if (signal.aborted) return (outcome = cancelled(logger, name, index, signal));
+        run.step = index;
         const step = steps[index] as Step;
         led?.stepStarted(step);
         const slowMs = env.slowStepMs();
@@ -57,7 +95,7 @@ export async function runTask(task: TaskDef, env: WorkerEnv, signal: AbortSignal
         let wait: Promise<void> | undefined;
         switch (step.kind) {
           case 'log':
-            log[step.level]({ step: index }, step.message);
+            logger[step.level]({ task: name, step: index }, step.message);
             break;
           case 'sleep': {
             deadline += step.ms;
@@ -67,17 +105,17 @@ export async function runTask(task: TaskDef, env: WorkerEnv, signal: AbortSignal
             break;
           }
           case 'spawn':
-            env.spawn(step.task, `${task.name}[${index}]`);
+            env.spawn(step.task, `${name}[${index}]`);
             break;
           case 'cancel':
-            env.cancel(step.task, `${task.name}[${index}]`);
+            env.cancel(step.task, `${name}[${index}]`);
             break;
           case 'stop':
-            log.info({ step: index }, 'stop: stopping the daemon');
-            env.stop(`${task.name}[${index}]`);
+            logger.info({ task: name, step: index }, 'stop: stopping the daemon');
+            run.stopBy = `${name}[${index}]`;
             led?.stepEnded(step);
-            env.stepDone(index);
-            return 'stopped';
+            env.stepDone();
+            return (outcome = 'stopped');
           case 'busy': {
             const until = clock.now() + step.ms;
             while (clock.now() < until) {
@@ -88,38 +126,40 @@ export async function runTask(task: TaskDef, env: WorkerEnv, signal: AbortSignal
           case 'fail':
             throw new TaskFailedError(step.message);
           case 'crash':
-            env.crash(new Error(`${step.message} (crash step ${task.name}[${index}])`));
+            env.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
             break;
         }
         if (slowMs !== undefined) {
           const took = clock.now() - started;
           if (took > slowMs) {
-            log.warn(
-              { step: index, durationMs: Math.round(took * 10) / 10 },
+            logger.warn(
+              { task: name, step: index, durationMs: Math.round(took * 10) / 10 },
               `slow step: ${describeStep(step)} held the event loop for ${formatDuration(took)} (threshold ${slowMs}ms)`,
             );
           }
         }
         if (wait !== undefined) await wait;
         led?.stepEnded(step);
-        env.stepDone(index);
+        env.stepDone();
       }
     }
-    return 'done';
+    return (outcome = 'done');
   } catch (error) {
     // Ask the signal, not the error's type: a step may throw anything while a cancellation is under way.
-    if (signal.aborted) return cancelled(log, index, signal);
+    if (signal.aborted) return (outcome = cancelled(logger, name, index, signal));
     const reason = error instanceof Error ? error.message : String(error);
-    log.error({ step: index, err: error }, `failed: ${reason}`);
-    return 'failed';
+    logger.error({ task: name, step: index, err: error }, `failed: ${reason}`);
+    return (outcome = 'failed');
   } finally {
+    run.step = index;
     led?.taskEnded();
+    env.ended(run, outcome);
   }
 }
 
-function cancelled(log: Logger, index: number, signal: AbortSignal): 'cancelled' {
+function cancelled(logger: Logger, task: string, index: number, signal: AbortSignal): 'cancelled' {
   const reason: unknown = signal.reason;
-  log.info({ step: index }, reason instanceof Error ? reason.message : 'cancelled');
+  logger.info({ task, step: index }, reason instanceof Error ? reason.message : 'cancelled');
   return 'cancelled';
 }
 

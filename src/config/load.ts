@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { describe } from './duration.js';
 import { SECTIONS, schema, schemaKeys, type Settings } from './schema.js';
 import { formatKeyPath, readTasks, type TaskTable } from './tasks.js';
+import { keyPathLines, parseConfigText } from './yaml.js';
 
 /** Where a setting's value came from; `asyncdemo print-config` shows it for every key. */
 export type Source =
@@ -43,15 +43,10 @@ export function loadConfig({ file, env }: LoadOptions): Config {
     throw new ConfigError(file, [{ path: '', reason: `cannot read the file: ${(error as Error).message}` }], { cause: error });
   }
 
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', reason: e.message.split('\n')[0] ?? e.message, line: lineCounter.linePos(e.pos[0]).line })),
-    );
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+    throw new ConfigError(file, [{ path: '', reason: 'the file is empty; it needs at least a tasks mapping' }]);
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const raw = parseConfigText(text, file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     const reason = raw == null ? 'the file is empty; it needs at least a tasks mapping' : `must be a mapping with a tasks key; got ${describe(raw)}`;
     throw new ConfigError(file, [{ path: '', reason }]);
@@ -59,12 +54,11 @@ export function loadConfig({ file, env }: LoadOptions): Config {
   const fileValues = raw as Record<string, unknown>;
 
   const issues: ConfigIssue[] = [];
-  const where = (at: readonly (string | number)[]): { line?: number } => lineOf(doc, lineCounter, at);
 
   for (const section of SECTIONS) {
     const value = fileValues[section];
     if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-      issues.push({ path: section, reason: `must be a mapping; got ${describe(value)}`, ...where([section]) });
+      issues.push({ path: section, reason: `must be a mapping; got ${describe(value)}` });
       delete fileValues[section];
     }
   }
@@ -82,23 +76,21 @@ export function loadConfig({ file, env }: LoadOptions): Config {
     for (const issue of convictIssues((error as Error).message)) {
       const variable = envOf.get(issue.path);
       const fromEnv = variable !== undefined && env[variable] !== undefined;
-      issues.push({ ...issue, ...(fromEnv ? { env: variable } : where(issue.path.split('.'))) });
+      issues.push({ ...issue, ...(fromEnv ? { env: variable } : {}) });
     }
   }
 
   const { tasks, issues: taskIssues } = readTasks(rawTasks);
-  for (const issue of taskIssues) issues.push({ path: formatKeyPath(issue.at), reason: issue.reason, ...where(issue.at) });
+  for (const issue of taskIssues) issues.push({ path: formatKeyPath(issue.at), reason: issue.reason });
 
-  // In file order, so the report reads top to bottom; environment problems last.
-  issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
-  if (issues.length > 0 || settings === undefined) throw new ConfigError(file, issues);
+  if (issues.length > 0 || settings === undefined) throw new ConfigError(file, locate(issues, text));
 
   const sources = new Map<string, Source>();
   for (const { key, env: variable } of keys) {
-    const path = key.split('.');
+    const inFile = valueAt(fileValues, key.split('.'));
     if (variable !== undefined && env[variable] !== undefined) {
-      sources.set(key, { from: 'environment', variable, ...(doc.hasIn(path) ? { fileValue: doc.getIn(path) } : {}) });
-    } else if (doc.hasIn(path)) sources.set(key, { from: 'file' });
+      sources.set(key, { from: 'environment', variable, ...(inFile.found ? { fileValue: inFile.value } : {}) });
+    } else if (inFile.found) sources.set(key, { from: 'file' });
     else sources.set(key, { from: 'default' });
   }
   if (sources.get('log.file.dir')?.from === 'default' && useLogsDirectory(settings, env)) {
@@ -127,7 +119,7 @@ function useLogsDirectory(settings: Settings, env: LoadOptions['env']): boolean 
 export function fallbackLogSettings({ file, env }: LoadOptions): Settings['log'] {
   let fileLog: unknown;
   try {
-    const raw: unknown = parseDocument(readFileSync(file, 'utf8')).toJS();
+    const raw = parseConfigText(readFileSync(file, 'utf8'), file);
     fileLog = (raw as { log?: unknown } | null)?.log;
   } catch {
     fileLog = undefined;
@@ -169,12 +161,35 @@ function convictIssues(message: string): { path: string; reason: string }[] {
   });
 }
 
-function lineOf(doc: Document, counter: LineCounter, at: readonly (string | number)[]): { line?: number } {
-  // Walk up until a node exists: an unknown or missing key points at its parent.
-  for (let depth = at.length; depth > 0; depth--) {
-    const node: unknown = doc.getIn(at.slice(0, depth), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range !== undefined) return { line: counter.linePos(range[0]).line };
+/**
+ * Adds the line of each problem (an unknown or missing key points at the
+ * nearest line that exists) and sorts them in file order; problems that came
+ * from the environment go last.
+ */
+function locate(issues: readonly ConfigIssue[], text: string): ConfigIssue[] {
+  const lines = keyPathLines(text);
+  const lineOf = (path: string): number | undefined => {
+    for (let p = path; p !== ''; p = p.replace(/(\.[^.[\]]*|\[\d+\])$/, '')) {
+      const line = lines.get(p);
+      if (line !== undefined) return line;
+      if (!/[.[]/.test(p)) break;
+    }
+    return undefined;
+  };
+  return issues
+    .map((issue) => {
+      if (issue.env !== undefined || issue.line !== undefined) return issue;
+      const line = lineOf(issue.path);
+      return line === undefined ? issue : { ...issue, line };
+    })
+    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+}
+
+function valueAt(root: unknown, path: readonly string[]): { found: boolean; value?: unknown } {
+  let node = root;
+  for (const part of path) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, part)) return { found: false };
+    node = (node as Record<string, unknown>)[part];
   }
-  return {};
+  return { found: true, value: node };
 }

@@ -38,8 +38,14 @@ export interface TaskDef {
   readonly pin?: number;
   /** Default LED mode of this task's steps, overriding `led.mode`. */
   readonly led?: LedMode;
-  /** Stable text of the definition: two definitions run alike exactly when their keys are equal (reload diff). */
-  readonly key: string;
+}
+
+/**
+ * Whether two definitions run alike (the reload diff). Computed when asked,
+ * not kept: a config may hold thousands of tasks.
+ */
+export function sameTask(a: TaskDef, b: TaskDef): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 export type TaskTable = ReadonlyMap<string, TaskDef>;
@@ -76,8 +82,9 @@ export function readTasks(raw: unknown): { tasks: TaskTable; issues: TaskIssue[]
     issues.push({ at, reason: 'must define at least one task' });
     return { tasks, issues };
   }
+  const known = new Set(names);
   for (const name of names) {
-    const task = readTask(name, raw[name], new Set(names), issues);
+    const task = readTask(name, raw[name], known, issues);
     if (task !== undefined) tasks.set(name, task);
   }
   if (issues.length === 0 && ![...tasks.values()].some((t) => t.autostart)) {
@@ -140,14 +147,14 @@ function readTask(name: string, raw: unknown, names: ReadonlySet<string>, issues
   }
 
   if (issues.length > before) return undefined;
-  const def = {
+  return {
+    name,
     autostart: autostart as boolean,
     repeat,
     steps,
     ...(pin === undefined ? {} : { pin: pin as number }),
     ...(led === undefined ? {} : { led: led as LedMode }),
   };
-  return { name, ...def, key: JSON.stringify({ ...def, repeat: repeat === Infinity ? 'forever' : repeat }) };
 }
 
 function readStep(
@@ -214,7 +221,7 @@ function readStep(
       if (typeof value !== 'string' || value === '') {
         issues.push({ at: here, reason: `must name a task; got ${describe(value)}` });
       } else if (!names.has(value)) {
-        issues.push({ at: here, reason: `no task named ${JSON.stringify(value)}; the tasks are ${[...names].join(', ')}` });
+        issues.push({ at: here, reason: `no task named ${JSON.stringify(value)}; the tasks are ${listNames([...names])}` });
       } else {
         step = { kind, task: value };
       }
@@ -228,6 +235,11 @@ function readStep(
   }
   if (step === undefined || issues.length > before) return undefined;
   return led === undefined ? step : { ...step, led };
+}
+
+/** `a, b, c`, or the first ten and how many more: a config may hold thousands of tasks. */
+export function listNames(names: readonly string[]): string {
+  return names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
 }
 
 function readText(value: unknown, at: readonly (string | number)[], issues: TaskIssue[]): string | undefined {

@@ -59,27 +59,28 @@ export class StepLeds {
     return this.#backend?.name;
   }
 
-  /** The LED of a task. */
+  /** The LED of a task: a small handle, since a daemon may run ten thousand tasks. */
   forTask(task: TaskDef): TaskLed {
-    const modeOf = (step: Step): LedMode => step.led ?? task.led ?? this.#settings.mode;
-    const pinOf = (): PinState | undefined => (this.#backend === undefined ? undefined : this.#pin(task.pin ?? this.#settings.pin));
-    return {
-      stepStarted: (step) => {
-        const mode = modeOf(step);
-        if (mode === 'none') return;
-        const pin = pinOf();
-        if (pin === undefined) return;
-        if (mode === 'toggle') pin.set(!pin.on);
-        else if (mode === 'hold') pin.set(true);
-        else pin.blink(this.#settings.blinkMs);
-      },
-      stepEnded: (step) => {
-        if (modeOf(step) === 'hold') pinOf()?.set(false);
-      },
-      taskEnded: () => {
-        if (this.#backend !== undefined && this.#pins.has(task.pin ?? this.#settings.pin)) pinOf()?.set(false);
-      },
-    };
+    return new TaskLedHandle(this, task);
+  }
+
+  stepStarted(task: TaskDef, step: Step): void {
+    const mode = this.#modeOf(task, step);
+    if (mode === 'none') return;
+    const pin = this.#pinOf(task);
+    if (pin === undefined) return;
+    if (mode === 'toggle') pin.set(!pin.on);
+    else if (mode === 'hold') pin.set(true);
+    else pin.blink(this.#settings.blinkMs);
+  }
+
+  stepEnded(task: TaskDef, step: Step): void {
+    if (this.#modeOf(task, step) === 'hold') this.#pinOf(task)?.set(false);
+  }
+
+  taskEnded(task: TaskDef): void {
+    // Only a pin this task could have lit: opening one now just to turn it off would be waste.
+    if (this.#backend !== undefined && this.#pins.has(task.pin ?? this.#settings.pin)) this.#pinOf(task)?.set(false);
   }
 
   /** Releases every pin and carries on with a new backend and settings (a reload). */
@@ -96,6 +97,14 @@ export class StepLeds {
     await Promise.all(pins.map((p) => p?.release()));
   }
 
+  #modeOf(task: TaskDef, step: Step): LedMode {
+    return step.led ?? task.led ?? this.#settings.mode;
+  }
+
+  #pinOf(task: TaskDef): PinState | undefined {
+    return this.#backend === undefined ? undefined : this.#pin(task.pin ?? this.#settings.pin);
+  }
+
   #pin(bcm: number): PinState | undefined {
     if (this.#pins.has(bcm)) return this.#pins.get(bcm);
     let state: PinState | undefined;
@@ -107,6 +116,28 @@ export class StepLeds {
     }
     this.#pins.set(bcm, state);
     return state;
+  }
+}
+
+class TaskLedHandle implements TaskLed {
+  readonly #leds: StepLeds;
+  readonly #task: TaskDef;
+
+  constructor(leds: StepLeds, task: TaskDef) {
+    this.#leds = leds;
+    this.#task = task;
+  }
+
+  stepStarted(step: Step): void {
+    this.#leds.stepStarted(this.#task, step);
+  }
+
+  stepEnded(step: Step): void {
+    this.#leds.stepEnded(this.#task, step);
+  }
+
+  taskEnded(): void {
+    this.#leds.taskEnded(this.#task);
   }
 }
 

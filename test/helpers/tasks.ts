@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
 import { readTasks, type TaskDef, type TaskTable } from '../../src/config/tasks.js';
 
 /** A checked task table from YAML text (the `tasks:` mapping's content). */
 export function tasksFrom(yaml: string): TaskTable {
-  const { tasks, issues } = readTasks(parse(yaml));
+  const { tasks, issues } = readTasks(load(yaml));
   assert.deepEqual(issues, [], 'the test tasks must be valid');
   return tasks;
 }

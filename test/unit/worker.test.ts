@@ -1,30 +1,45 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Step } from '../../src/config/tasks.js';
+import type { Step, TaskDef } from '../../src/config/tasks.js';
 import type { TaskLed } from '../../src/led/led.js';
-import { runTask, type WorkerEnv } from '../../src/worker.js';
+import { runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from '../../src/worker.js';
 import { TaskCancelledError } from '../../src/errors.js';
 import type { Clock } from '../../src/clock.js';
 import { FakeClock, turns } from '../helpers/fake-clock.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 import { taskFrom } from '../helpers/tasks.js';
 
-function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}) {
-  const sink = createSinkLogger();
+interface Harness {
+  env: WorkerEnv;
+  sink: ReturnType<typeof createSinkLogger>;
+  calls: string[];
+  /** Runs the task as the scheduler would; the run record is returned with the outcome. */
+  run(task: TaskDef, options?: { controller?: AbortController; led?: TaskLed }): { outcome: Promise<TaskOutcome>; record: TaskRun };
+}
+
+function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
+  const sink = createSinkLogger('info');
   const calls: string[] = [];
   const env: WorkerEnv = {
     clock,
-    log: sink.logger.child({ task: 't' }),
-    led: undefined,
+    logger: sink.logger,
     slowStepMs: () => undefined,
     spawn: (name, by) => calls.push(`spawn ${name} by ${by}`),
     cancel: (name, by) => calls.push(`cancel ${name} by ${by}`),
-    stop: (by) => calls.push(`stop by ${by}`),
     crash: (error) => calls.push(`crash ${error.message}`),
     stepDone: () => {},
+    ended: () => {},
     ...overrides,
   };
-  return { env, sink, calls };
+  return {
+    env,
+    sink,
+    calls,
+    run(task, { controller = new AbortController(), led } = {}) {
+      const record: TaskRun = { def: task, controller, led, step: 0, stopBy: undefined };
+      return { outcome: runTask(record, env, { nextTurn: false, by: 'test' }), record };
+    },
+  };
 }
 
 /** busy spins on clock.now(); a clock that moves 1 ms per read lets it end without real time passing. */
@@ -37,8 +52,8 @@ describe('worker', () => {
   it('runs steps in order, up to each sleep in one go, and logs with task and step', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {steps: [{log: a}, {spawn: u}, {log: b}, {sleep: 0.2}, {log: c}], autostart: true}\nu: {steps: [{log: x}]}', 't');
-    const { env, sink, calls } = envFor(clock);
-    const outcome = runTask(task, env, new AbortController().signal);
+    const { sink, calls, run } = envFor(clock);
+    const { outcome } = run(task);
     await turns();
     assert.deepEqual(sink.lines(), ['t[0] a', 't[2] b']);
     assert.deepEqual(calls, ['spawn u by t[1]']);
@@ -52,7 +67,7 @@ describe('worker', () => {
   it('stops at once when cancelled mid-sleep, logs why, runs no further step and removes its abort listener', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: a}, {sleep: 86400}, {log: never}]}', 't');
-    const { env, sink } = envFor(clock);
+    const { sink, run } = envFor(clock);
     const controller = new AbortController();
     let listeners = 0;
     const { signal } = controller;
@@ -60,7 +75,7 @@ describe('worker', () => {
     const remove = signal.removeEventListener.bind(signal);
     signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
     signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
-    const outcome = runTask(task, env, signal);
+    const { outcome } = run(task, { controller });
     await turns();
     assert.equal(listeners, 1, 'the sleep listens for the abort');
     controller.abort(new TaskCancelledError('cancelled by someone[3]'));
@@ -75,13 +90,14 @@ describe('worker', () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, repeat: 1000, steps: [{log: tick}, {sleep: 10ms}]}', 't');
     const stamps: number[] = [];
-    const stepDone = (i: number): void => {
-      if (i !== 0) return;
+    let steps = 0;
+    const stepDone = (): void => {
+      if (steps++ % 2 !== 0) return; // after each log step, not each sleep
       stamps.push(clock.now());
       clock.jump(3); // the log step takes 3 ms before the sleep starts
     };
-    const { env } = envFor(clock, { stepDone });
-    const outcome = runTask(task, env, new AbortController().signal);
+    const { run } = envFor(clock, { stepDone });
+    const { outcome } = run(task);
     await turns();
     // With sleeps measured from when they start, each round would need 13 ms; 7 more after the 3 must do.
     for (let i = 0; i < 1000; i++) await clock.advance(7);
@@ -93,9 +109,9 @@ describe('worker', () => {
   it('starts a new schedule after a long block instead of firing a burst of missed steps', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, repeat: forever, steps: [{log: tick}, {sleep: 10ms}]}', 't');
-    const { env, sink } = envFor(clock);
+    const { sink, run } = envFor(clock);
     const controller = new AbortController();
-    void runTask(task, env, controller.signal);
+    void run(task, { controller });
     await turns();
     await clock.advance(10); // tick 2 at 10, next deadline 20
     clock.jump(100); // blocked for 100 ms: now 110
@@ -112,8 +128,8 @@ describe('worker', () => {
   it('logs a failing step with the task and step, and ends as failed', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: a}, {fail: the sensor is gone}, {log: never}]}', 't');
-    const { env, sink } = envFor(clock);
-    assert.equal(await runTask(task, env, new AbortController().signal), 'failed');
+    const { sink, run } = envFor(clock);
+    assert.equal(await run(task).outcome, 'failed');
     const last = sink.records.at(-1);
     assert.equal(last?.step, 1);
     assert.equal(last?.level, 50);
@@ -121,20 +137,21 @@ describe('worker', () => {
     assert.ok(!sink.lines().some((l) => l.includes('never')));
   });
 
-  it('ends at a stop step and asks the scheduler to stop, naming itself', async () => {
+  it('ends at a stop step, saying who asked the daemon to stop', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{stop: true}, {log: never}]}', 't');
-    const { env, calls, sink } = envFor(clock);
-    assert.equal(await runTask(task, env, new AbortController().signal), 'stopped');
-    assert.deepEqual(calls, ['stop by t[0]']);
+    const { sink, run } = envFor(clock);
+    const { outcome, record } = run(task);
+    assert.equal(await outcome, 'stopped');
+    assert.equal(record.stopBy, 't[0]');
     assert.ok(!sink.lines().some((l) => l.includes('never')));
   });
 
   it('in debug mode reports a step that holds the loop longer than the threshold, and no other', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: quick}, {busy: 0.05}, {log: after}]}', 't');
-    const { env, sink } = envFor(tickingClock(clock), { slowStepMs: () => 20 });
-    assert.equal(await runTask(task, env, new AbortController().signal), 'done');
+    const { sink, run } = envFor(tickingClock(clock), { slowStepMs: () => 20 });
+    assert.equal(await run(task).outcome, 'done');
     const slow = sink.records.filter((r) => r.msg.startsWith('slow step'));
     assert.equal(slow.length, 1);
     assert.equal(slow[0]?.step, 1);
@@ -144,8 +161,8 @@ describe('worker', () => {
   it('reports nothing about step durations when debug mode is off', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{busy: 0.05}]}', 't');
-    const { env, sink } = envFor(tickingClock(clock));
-    await runTask(task, env, new AbortController().signal);
+    const { sink, run } = envFor(tickingClock(clock));
+    await run(task).outcome;
     assert.equal(sink.records.filter((r) => r.msg.startsWith('slow step')).length, 0);
   });
 
@@ -158,9 +175,9 @@ describe('worker', () => {
       stepEnded: (s: Step) => events.push(`end ${s.kind}`),
       taskEnded: () => events.push('ended'),
     };
-    const { env } = envFor(clock, { led });
+    const { run } = envFor(clock);
     const controller = new AbortController();
-    const outcome = runTask(task, env, controller.signal);
+    const { outcome } = run(task, { controller, led });
     await turns();
     controller.abort();
     await outcome;
