@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../../src/config/duration.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, type ConfigIssue } from '../../src/errors.js';
+import { tempDir } from '../helpers/daemon.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'asyncdemo-config-'));
+const dir = tempDir('asyncdemo-config-');
 let n = 0;
 function file(text: string, ext = 'yaml'): string {
   const path = join(dir, `c${n++}.${ext}`);

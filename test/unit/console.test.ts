@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { createConsoleDestination, type ConsoleStyle } from '../../src/log/console.js';
 import { isJournalStream } from '../../src/log/journal.js';
+import { tempDir } from '../helpers/daemon.js';
 
 function consoleLogger(style: ConsoleStyle, colors = false) {
   const out: string[] = [];
@@ -63,7 +63,7 @@ describe('console lines', () => {
 
 describe('journal detection', () => {
   it('is the journal only when JOURNAL_STREAM names this very stream', () => {
-    const path = join(tmpdir(), `asyncdemo-journal-${process.pid}`);
+    const path = join(tempDir(), 'stdout');
     const fd = openSync(path, 'w');
     try {
       const { dev, ino } = fstatSync(fd);
