@@ -179,11 +179,19 @@ export class Daemon {
     }
   }
 
-  /** Pings from the event loop itself: a blocked loop stops the pings, and systemd restarts the service. */
+  /**
+   * Pings from the event loop itself: a blocked loop stops the pings, and
+   * systemd restarts the service. The status line is refreshed on the same
+   * tick, or every few seconds when there is no watchdog.
+   */
   #startWatchdog(): void {
     const { notifier } = this.#deps;
+    if (!notifier.active) return;
     const interval = notifier.watchdogIntervalMs;
-    if (interval === undefined) return;
+    if (interval === undefined) {
+      this.#watchdog = setInterval(() => notifier.status(this.#status()), STATUS_INTERVAL_MS).unref();
+      return;
+    }
     this.#watchdog = setInterval(() => {
       notifier.watchdog();
       notifier.status(this.#status());
@@ -192,9 +200,13 @@ export class Daemon {
 
   #status(): string {
     const running = this.#scheduler.running().length;
-    return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done`;
+    const slow = this.#config.settings.debug.enabled ? this.#scheduler.lastSlowStep : undefined;
+    return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}`;
   }
 }
+
+/** How often `systemctl status` learns the counts, without a watchdog. */
+const STATUS_INTERVAL_MS = 5000;
 
 function list(names: readonly string[]): string {
   return names.length === 0 ? 'none' : names.join(', ');

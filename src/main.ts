@@ -16,7 +16,7 @@ import { StepLeds, type LedBackend } from './led/led.js';
 import { SimulatedLedBackend } from './led/simulated.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { listenToProcess } from './signals.js';
-import { silentNotifier } from './systemd/notifier.js';
+import { createSdNotifier } from './systemd/sd-notify.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -72,12 +72,16 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
     const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
+    // systemctl status shows why it did not start.
+    createSdNotifier({ env, pid: process.pid, monotonicUsec: () => 0n }).notifier.status(`invalid config ${file}; see the log`);
     await logging.close();
     return ExitCode.config;
   }
 
   const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
   const { logger } = logging;
+  const { notifier, problem } = createSdNotifier({ env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n });
+  if (problem !== undefined) logger.error(problem);
   const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> =>
     led.enabled ? new SimulatedLedBackend(logger) : undefined;
   const leds = new StepLeds(await openLedBackend(config.settings.led), config.settings.led, (error, pin) =>
@@ -90,7 +94,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     clock,
     leds,
     openLedBackend,
-    notifier: silentNotifier,
+    notifier,
   });
 
   // Node prints warnings to stderr by itself; they go through the logger instead.

@@ -45,6 +45,7 @@ export class Scheduler {
   readonly #running = new Map<string, Entry>();
   #slowStepMs: number | undefined;
   #stepsDone = 0;
+  #lastSlowStep: string | undefined;
   #closed = false;
   /** Shared by every task: per-task closures would cost memory ten thousand times over. */
   readonly #env: WorkerEnv;
@@ -69,6 +70,9 @@ export class Scheduler {
       stepDone: () => {
         this.#stepsDone++;
       },
+      slowStep: (where, ms) => {
+        this.#lastSlowStep = `${where} ${Math.round(ms)}ms`;
+      },
       ended: (run, outcome) => this.#ended(run as Entry, outcome),
     };
   }
@@ -76,6 +80,11 @@ export class Scheduler {
   /** Steps completed since start, over all tasks. */
   get stepsDone(): number {
     return this.#stepsDone;
+  }
+
+  /** The last step debug mode found slow, as `task[step] 152ms`. */
+  get lastSlowStep(): string | undefined {
+    return this.#lastSlowStep;
   }
 
   /** Names of the tasks running now, with the step each is at. */

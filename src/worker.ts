@@ -38,6 +38,8 @@ export interface WorkerEnv {
   crash(error: Error): void;
   /** Counts a finished step, for the status line. */
   stepDone(): void;
+  /** Debug mode saw a slow step (after logging it), for the status line. */
+  slowStep(where: string, ms: number): void;
   /** Called once the run has ended, however it ended, before its promise settles. */
   ended(run: TaskRun, outcome: TaskOutcome): void;
 }
@@ -132,6 +134,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
         if (slowMs !== undefined) {
           const took = clock.now() - started;
           if (took > slowMs) {
+            env.slowStep(`${name}[${index}]`, took);
             logger.warn(
               { task: name, step: index, durationMs: Math.round(took * 10) / 10 },
               `slow step: ${describeStep(step)} held the event loop for ${formatDuration(took)} (threshold ${slowMs}ms)`,

@@ -137,11 +137,13 @@ function readTask(name: string, raw: unknown, names: ReadonlySet<string>, issues
   if (!Array.isArray(rawSteps) || rawSteps.length === 0) {
     issues.push({ at: [...at, 'steps'], reason: `must be a non-empty list of steps; got ${describe(rawSteps)}` });
   } else {
+    const stepsBefore = issues.length;
     rawSteps.forEach((rawStep: unknown, index) => {
       const step = readStep(rawStep, [...at, 'steps', index], names, issues);
       if (step !== undefined) steps.push(step);
     });
-    if (repeat > 1 && !steps.some((s) => s.kind === 'sleep')) {
+    // Only when every step was read: a sleep with a bad value is reported as that, not as a missing sleep.
+    if (issues.length === stepsBefore && repeat > 1 && !steps.some((s) => s.kind === 'sleep')) {
       issues.push({ at: [...at, 'repeat'], reason: 'a task that repeats needs a sleep step, or it would hold the event loop' });
     }
   }

@@ -3,6 +3,8 @@
  * to systemd; outside systemd every call does nothing.
  */
 export interface Notifier {
+  /** Whether anyone listens: false outside systemd. */
+  readonly active: boolean;
   /** READY=1, with a STATUS= line. */
   ready(status: string): void;
   /** RELOADING=1: a SIGHUP reload has begun; `ready()` ends it. */
@@ -22,6 +24,7 @@ export interface Notifier {
 
 /** The notifier outside systemd. */
 export const silentNotifier: Notifier = {
+  active: false,
   ready() {},
   reloading() {},
   stopping() {},

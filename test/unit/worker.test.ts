@@ -28,6 +28,7 @@ function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
     cancel: (name, by) => calls.push(`cancel ${name} by ${by}`),
     crash: (error) => calls.push(`crash ${error.message}`),
     stepDone: () => {},
+    slowStep: () => {},
     ended: () => {},
     ...overrides,
   };

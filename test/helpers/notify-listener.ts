@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { tempDir } from './daemon.js';
+
+/** One datagram systemd would have received. */
+export interface NotifyMessage {
+  readonly at: number;
+  readonly fields: Record<string, string>;
+  readonly text: string;
+}
+
+// Node has no AF_UNIX datagram sockets; a few lines of Python stand in for systemd's end.
+const LISTENER = `
+import json, os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print(json.dumps({"ready": True}), flush=True)
+while True:
+    data = s.recv(65536).decode()
+    print(json.dumps({"at": time.time() * 1000, "text": data}), flush=True)
+`;
+
+export interface NotifyListener {
+  readonly socket: string;
+  readonly messages: NotifyMessage[];
+  /** Resolves with the first message (past or future) that matches; rejects after `timeoutMs`. */
+  waitFor(match: (m: NotifyMessage) => boolean, timeoutMs?: number, what?: string): Promise<NotifyMessage>;
+  close(): void;
+}
+
+/** A NOTIFY_SOCKET that records what is sent to it. */
+export async function listenForNotify(): Promise<NotifyListener> {
+  const socket = join(tempDir('asyncdemo-notify-'), 'notify.sock');
+  const child: ChildProcess = spawn('python3', ['-c', LISTENER, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const messages: NotifyMessage[] = [];
+  const waiters: { match: (m: NotifyMessage) => boolean; resolve: (m: NotifyMessage) => void }[] = [];
+  let buffer = '';
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const record = JSON.parse(buffer.slice(0, newline)) as { ready?: boolean; at: number; text: string };
+      buffer = buffer.slice(newline + 1);
+      if (record.ready === true) {
+        onReady();
+        continue;
+      }
+      const fields = Object.fromEntries(record.text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const message = { at: record.at, text: record.text, fields };
+      messages.push(message);
+      for (const w of [...waiters]) {
+        if (w.match(message)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(message);
+        }
+      }
+    }
+  });
+  await ready;
+  return {
+    socket,
+    messages,
+    waitFor(match, timeoutMs = 10_000, what = 'a matching message') {
+      const seen = messages.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => m.text))}`)), timeoutMs);
+        waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      });
+    },
+    close: () => child.kill(),
+  };
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Boots systemd as PID 1 of private namespaces, in a throwaway overlay of /.
+# Run as: unshare --pid --fork --mount --uts --ipc --mount-proc boot-sandbox.sh DIR
+# where DIR is an empty directory to hold the overlay (a tmpfs is mounted on it).
+# Never boot systemd without the overlay and the chroot: its tmpfiles clean-up
+# at boot would wipe the real /tmp.
+set -euo pipefail
+mount --make-rprivate /
+base=$1
+mount -t tmpfs -o size=2g tmpfs "$base"
+mkdir "$base/upper" "$base/work" "$base/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$base/root"
+root=$base/root
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+mount -t tmpfs tmpfs "$root/tmp"
+# Only what the tests need: no gettys, timers or servers that happen to be installed here.
+ln -sf /lib/systemd/system/basic.target "$root/etc/systemd/system/default.target"
+for unit in getty.target timers.target console-getty.service serial-getty@.service getty@.service \
+  systemd-timesyncd.service systemd-networkd.service systemd-resolved.service cron.service \
+  postgresql.service redis-server.service nginx.service memcached.service docker.service containerd.service ssh.service; do
+  ln -sf /dev/null "$root/etc/systemd/system/$unit"
+done
+hostname asyncdemo-sandbox
+export container=other
+exec chroot "$root" /lib/systemd/systemd --system

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { ROOT } from '../helpers/daemon.js';
+import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
+
+/**
+ * asyncdemo under a real systemd (252 here), booted as PID 1 of private
+ * namespaces on a throwaway overlay of /: installed by scripts/install.sh,
+ * then driven with systemctl and read with journalctl, as a Pi owner would.
+ * The steps build on each other and run in order.
+ */
+const skip = sandboxUnavailable();
+
+const CONFIG = '/etc/asyncdemo/config.yaml';
+const DROP_IN = '/etc/systemd/system/asyncdemo.service.d/test.conf';
+const TEST_CONFIG = `
+tasks:
+  steady:
+    autostart: true
+    repeat: forever
+    steps: [{log: steady tick}, {sleep: 200ms}]
+  timed:
+    autostart: true
+    repeat: forever
+    steps: [{log: timed tick}, {sleep: 2s}]
+  warner:
+    autostart: true
+    steps: [{log: a warning for the journal, level: warn}]
+`;
+
+function poll<T>(probe: () => T | undefined, timeoutMs: number, what: string): T {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
+describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_000 }, () => {
+  let sandbox: Sandbox;
+  const show = (property: string): string => sandbox.ok(['systemctl', 'show', 'asyncdemo', '-p', property, '--value']).trim();
+  /** Journal lines of the unit as `epoch-seconds message`, after the cursor. */
+  const journal = (args: string[] = []): string[] =>
+    sandbox
+      .ok(['journalctl', '-u', 'asyncdemo', '--no-pager', '-o', 'short-unix', ...args])
+      .split('\n')
+      .filter((l) => /^\d/.test(l));
+  const messages = (args: string[] = []): string[] => journal(args).map((l) => l.replace(/^\S+ \S+ /, ''));
+
+  before(() => {
+    sandbox = bootSandbox();
+  });
+  after(() => sandbox?.kill());
+
+  it('1. install.sh installs it; systemctl start returns once it is READY, and it is active', (t: TestContext) => {
+    const install = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+    assert.equal(install.code, 0, install.stdout + install.stderr);
+    assert.match(install.stdout, /asyncdemo install: creating user asyncdemo/);
+    sandbox.write(CONFIG, TEST_CONFIG);
+    sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
+    const started = Date.now();
+    sandbox.ok(['systemctl', 'start', 'asyncdemo']);
+    const returnedAfter = Date.now() - started;
+    // Only READY=1 moves a Type=notify unit to active, and it carried the status line.
+    assert.equal(show('ActiveState'), 'active');
+    assert.match(show('StatusText'), /^\d+ tasks? running, \d+ steps done/);
+    assert.equal(sandbox.run(['systemctl', 'is-active', 'asyncdemo']).stdout.trim(), 'active');
+    const toReadyMs = (Number(show('ActiveEnterTimestampMonotonic')) - Number(show('ExecMainStartTimestampMonotonic'))) / 1000;
+    t.diagnostic(`exec to READY=1: ${toReadyMs.toFixed(1)} ms; systemctl start returned after ${returnedAfter} ms`);
+    // Installing again changes nothing that was edited.
+    const again = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /keeping your edited \/etc\/asyncdemo\/config\.yaml/);
+    assert.equal(sandbox.ok(['cat', CONFIG]), TEST_CONFIG);
+  });
+
+  it('2. the journal shows the step lines, and -p warning filters', () => {
+    const lines = poll(() => {
+      const m = messages();
+      return m.some((l) => l.includes('steady[0] steady tick')) ? m : undefined;
+    }, 10_000, 'step lines in the journal');
+    assert.ok(lines.some((l) => /^asyncdemo\[\d+\]: timed\[0\] timed tick$/.test(l)), lines.join('\n'));
+    const warnings = messages(['-p', 'warning']);
+    assert.ok(warnings.some((l) => l.endsWith('warner[0] a warning for the journal')), warnings.join('\n'));
+    assert.ok(!warnings.some((l) => l.includes('tick')), 'info lines are filtered out');
+  });
+
+  it('3. editing a sleep timing and reloading changes the timing; the unchanged task is not restarted', () => {
+    const pid = show('MainPID');
+    sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{sleep: 100ms}'));
+    sandbox.ok(['systemctl', 'reload', 'asyncdemo']);
+    const reloaded = poll(() => journal().find((l) => l.includes(': reloaded ')), 10_000, 'the reload line');
+    assert.match(reloaded, /kept steady; restarted timed;/);
+    const reloadedAt = Number(reloaded.split(' ')[0]);
+    const ticks = poll(() => {
+      const t = journal().filter((l) => l.endsWith('timed tick')).map((l) => Number(l.split(' ')[0])).filter((at) => at > reloadedAt);
+      return t.length >= 5 ? t : undefined;
+    }, 10_000, 'five timed ticks after the reload');
+    const gaps = ticks.slice(1).map((at, i) => at - (ticks[i] as number));
+    assert.ok(gaps.every((g) => g < 0.6), `ticks ~100 ms apart now, not 2 s: ${gaps.join(', ')}`);
+    const sinceReload = messages().slice(journal().indexOf(reloaded));
+    assert.ok(!sinceReload.some((l) => l.includes('steady[') && l.includes('cancelled')), 'steady was not cancelled by the reload');
+    assert.equal(show('MainPID'), pid, 'the same process');
+  });
+
+  it('4. a broken config makes systemctl reload fail with the reason, and the old config keeps running', () => {
+    const pid = show('MainPID');
+    sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{sleep: -3}'));
+    const reload = sandbox.run(['systemctl', 'reload', 'asyncdemo']);
+    assert.notEqual(reload.code, 0, 'systemctl reload fails');
+    assert.match(reload.stderr, /asyncdemo\.service/);
+    const reason = poll(() => messages().find((l) => l.includes('tasks.timed.steps[1].sleep: must not be negative; got -3')), 10_000, 'the reason in the journal');
+    assert.ok(reason);
+    assert.equal(show('ActiveState'), 'active');
+    assert.equal(show('MainPID'), pid);
+    const before = journal().length;
+    poll(() => (journal().slice(before).some((l) => l.endsWith('steady tick')) ? true : undefined), 5000, 'steady ticking on');
+    sandbox.write(CONFIG, TEST_CONFIG);
+  });
+
+  it('5. systemctl stop ends it cleanly within 2 s: cancellation lines, exit 0', () => {
+    const started = Date.now();
+    sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
+    const took = Date.now() - started;
+    assert.ok(took < 2000, `stopped in ${took} ms`);
+    const lines = messages();
+    assert.ok(lines.some((l) => /steady\[\d\] cancelled: stopping \(SIGTERM\)$/.test(l)), lines.slice(-10).join('\n'));
+    assert.ok(lines.some((l) => /stopped after \d+ steps$/.test(l)));
+    assert.equal(show('ExecMainStatus'), '0');
+    assert.equal(show('Result'), 'success');
+  });
+
+  it('6. a blocked event loop gets it killed and restarted by the watchdog; so does kill -9', () => {
+    // Shorter periods for the test only; the hardening is the shipped unit's.
+    sandbox.write(DROP_IN, '[Service]\nWatchdogSec=2\nRestartSec=1\n');
+    sandbox.ok(['systemctl', 'daemon-reload']);
+    // The sleep first: an autostart task's first steps run before READY=1, and the watchdog starts after it.
+    sandbox.write(CONFIG, 'tasks:\n  hog:\n    autostart: true\n    steps: [{sleep: 1s}, {log: hogging}, {busy: 8s}, {sleep: 1h}]\n');
+    sandbox.ok(['systemctl', 'start', 'asyncdemo']);
+    const firstPid = show('MainPID');
+    poll(() => (Number(show('NRestarts')) >= 1 ? true : undefined), 20_000, 'a restart by the watchdog');
+    const log = sandbox.ok(['journalctl', '-u', 'asyncdemo', '--no-pager']);
+    assert.match(log, /Watchdog timeout/);
+    assert.notEqual(show('MainPID'), firstPid);
+
+    sandbox.write(CONFIG, TEST_CONFIG);
+    sandbox.ok(['systemctl', 'restart', 'asyncdemo']);
+    const pid = show('MainPID');
+    const restarts = Number(show('NRestarts'));
+    sandbox.ok(['kill', '-9', pid]);
+    poll(() => (Number(show('NRestarts')) === restarts + 1 && show('ActiveState') === 'active' && show('MainPID') !== pid ? true : undefined), 15_000, 'a restart after kill -9');
+  });
+
+  it('7. a bad config at start exits 78, and systemd does not restart it', () => {
+    sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
+    sandbox.write(CONFIG, 'tasks:\n  a: {autostart: true, steps: [{sleep: soon}]}\n');
+    const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
+    assert.notEqual(start.code, 0);
+    poll(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+    assert.equal(show('ExecMainStatus'), '78');
+    const restarts = show('NRestarts');
+    // RestartSec is 1 s here: three seconds later a restart would have happened.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+    assert.equal(show('ActiveState'), 'failed');
+    assert.equal(show('NRestarts'), restarts);
+    assert.ok(messages().some((l) => l.includes('tasks.a.steps[0].sleep: must be a number of seconds')));
+    sandbox.write(CONFIG, TEST_CONFIG);
+    sandbox.ok(['systemctl', 'reset-failed', 'asyncdemo']);
+  });
+
+  it('8. systemd-analyze security rates the unit 1.5 or lower', (t: TestContext) => {
+    const report = sandbox.run(['systemd-analyze', 'security', 'asyncdemo.service']).stdout;
+    const exposure = Number(/Overall exposure level for asyncdemo\.service: ([\d.]+)/.exec(report)?.[1]);
+    t.diagnostic(`systemd-analyze security: exposure ${exposure}`);
+    assert.ok(exposure <= 1.5, report);
+    const verify = sandbox.run(['systemd-analyze', 'verify', '--recursive-errors=yes', '/etc/systemd/system/asyncdemo.service']);
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+
+  it('9. the hardening is load-bearing: MemoryDenyWriteExecute=yes makes the start fail', () => {
+    sandbox.write(DROP_IN, '[Service]\nRestartSec=1\nMemoryDenyWriteExecute=yes\n');
+    sandbox.ok(['systemctl', 'daemon-reload']);
+    const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
+    assert.notEqual(start.code, 0, 'V8 cannot run without writable, executable memory');
+    sandbox.ok(['rm', DROP_IN]);
+    sandbox.ok(['systemctl', 'daemon-reload']);
+    sandbox.ok(['systemctl', 'reset-failed', 'asyncdemo']);
+    sandbox.ok(['systemctl', 'start', 'asyncdemo']);
+    assert.equal(show('ActiveState'), 'active', 'and without it, it starts');
+  });
+
+  it('uninstall.sh removes the service and app, keeps config and logs; --purge removes them', () => {
+    const out = sandbox.ok([`${ROOT}/scripts/uninstall.sh`]);
+    assert.match(out, /kept \/etc\/asyncdemo and \/var\/log\/asyncdemo/);
+    assert.notEqual(sandbox.run(['test', '-e', '/opt/asyncdemo']).code, 0);
+    assert.equal(sandbox.run(['test', '-e', CONFIG]).code, 0);
+    assert.notEqual(sandbox.run(['systemctl', 'is-active', 'asyncdemo']).stdout.trim(), 'active');
+    sandbox.ok([`${ROOT}/scripts/uninstall.sh`, '--purge']);
+    assert.notEqual(sandbox.run(['test', '-e', '/etc/asyncdemo']).code, 0);
+    assert.notEqual(sandbox.run(['id', 'asyncdemo']).code, 0);
+  });
+});
+
+if (skip !== undefined) console.log(`# systemd sandbox tests skipped: ${skip}`);
