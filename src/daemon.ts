@@ -3,7 +3,7 @@ import type { Config } from './config/load.js';
 import type { Settings } from './config/schema.js';
 import { listNames } from './config/tasks.js';
 import { watchEventLoop } from './debug.js';
-import { ConfigError, TaskCancelledError } from './errors.js';
+import { ConfigError, GpioUnavailableError, TaskCancelledError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { LedBackend, StepLeds } from './led/led.js';
 import type { Logging } from './log/logger.js';
@@ -99,7 +99,12 @@ export class Daemon {
     logging.setLevels(next.settings.log);
     this.#applyDebug(next.settings.debug);
     if (JSON.stringify(previous.settings.led) !== JSON.stringify(next.settings.led)) {
-      await this.#deps.leds.reconfigure(await this.#deps.openLedBackend(next.settings.led), next.settings.led);
+      try {
+        await this.#deps.leds.reconfigure(await this.#deps.openLedBackend(next.settings.led), next.settings.led);
+      } catch (error) {
+        if (!(error instanceof GpioUnavailableError)) throw error;
+        logger.error(`reload: ${error.message}; the LED stays as it was`);
+      }
     }
     const changes = this.#scheduler.apply(next.tasks);
     logger.info(

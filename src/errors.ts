@@ -79,3 +79,18 @@ export class UsageError extends Error {
   override name = 'UsageError';
   readonly code = 'USAGE';
 }
+
+/** GPIO cannot drive the LED: not a Pi, no GPIO interface, no permission. Says why and how to fix it. */
+export class GpioUnavailableError extends Error {
+  override name = 'GpioUnavailableError';
+  readonly code = 'GPIO_UNAVAILABLE';
+
+  constructor(
+    reason: string,
+    /** What to do about it, for the same line. */
+    readonly fix: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${reason}. Fix: ${fix}`, options);
+  }
+}

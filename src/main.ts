@@ -4,19 +4,21 @@
  * place that exits the process.
  */
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
-import { ConfigError, UsageError } from './errors.js';
+import { formatReport, runDoctor } from './doctor.js';
+import { ConfigError, GpioUnavailableError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
-import { SimulatedLedBackend } from './led/simulated.js';
+import { selectLedBackend } from './led/select.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { listenToProcess } from './signals.js';
-import { createSdNotifier } from './systemd/sd-notify.js';
+import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -52,9 +54,21 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
         return ExitCode.config;
       }
     }
-    case 'doctor':
-      process.stderr.write('asyncdemo: doctor is not built yet\n');
-      return ExitCode.failure;
+    case 'doctor': {
+      const { file } = resolveConfigPath(command.config, env, shippedConfig);
+      const silent = pino({ level: 'silent' });
+      const report = formatReport(
+        runDoctor({
+          nodeVersion: process.version,
+          configFile: file,
+          loadConfig: () => loadConfig({ file, env }),
+          loadSdNotify,
+          chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env) }),
+        }),
+      );
+      process.stdout.write(report.text);
+      return report.ok ? ExitCode.ok : ExitCode.failure;
+    }
     case 'run':
       return run(command.config, env);
   }
@@ -82,11 +96,22 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   const { logger } = logging;
   const { notifier, problem } = createSdNotifier({ env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n });
   if (problem !== undefined) logger.error(problem);
-  const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> =>
-    led.enabled ? new SimulatedLedBackend(logger) : undefined;
-  const leds = new StepLeds(await openLedBackend(config.settings.led), config.settings.led, (error, pin) =>
-    logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`),
-  );
+  const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> => {
+    const choice = selectLedBackend(led, { logger, childEnv: childEnv(env) });
+    if (choice.fellBack) logger.warn(choice.line);
+    else logger.info(choice.line);
+    return choice.backend;
+  };
+  let ledBackend: LedBackend | undefined;
+  try {
+    ledBackend = await openLedBackend(config.settings.led);
+  } catch (error) {
+    if (!(error instanceof GpioUnavailableError)) throw error;
+    logger.fatal(error.message);
+    await logging.close();
+    return ExitCode.failure;
+  }
+  const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`));
   const daemon = new Daemon({
     config,
     reloadConfig: () => loadConfig({ file, env }),
@@ -105,6 +130,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     stop: (signal) => void daemon.stop(signal),
     forceExit: (signal) => {
       logger.error(`${signal} while already stopping: exiting now, without finishing the stop`);
+      leds.closeNow();
       exit(logging, ExitCode.failure);
     },
     reload: () => {

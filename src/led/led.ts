@@ -6,6 +6,8 @@ export interface LedOutput {
   set(on: boolean): void;
   /** Turns the light off and gives the line back (unexport, close the chip). */
   release(): Promise<void>;
+  /** The same, synchronously and best effort, for an exit that cannot wait. */
+  releaseNow(): void;
 }
 
 /** A way to reach GPIO: sysfs through onoff, the character device, or a simulation. */
@@ -97,6 +99,12 @@ export class StepLeds {
     await Promise.all(pins.map((p) => p?.release()));
   }
 
+  /** The same, synchronously and best effort: for an exit that cannot wait (a second stop signal). */
+  closeNow(): void {
+    for (const pin of this.#pins.values()) pin?.releaseNow();
+    this.#pins.clear();
+  }
+
   #modeOf(task: TaskDef, step: Step): LedMode {
     return step.led ?? task.led ?? this.#settings.mode;
   }
@@ -173,8 +181,19 @@ class PinState {
   }
 
   async release(): Promise<void> {
-    this.set(false);
+    this.#clearBlink();
+    this.on = false;
     await this.#output.release();
+  }
+
+  releaseNow(): void {
+    this.#clearBlink();
+    this.on = false;
+    try {
+      this.#output.releaseNow();
+    } catch {
+      // Exiting anyway; nothing more can be done for this pin.
+    }
   }
 
   #clearBlink(): void {

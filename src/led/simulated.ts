@@ -28,11 +28,10 @@ export class SimulatedLedBackend implements LedBackend {
       if (this.changes.length < 10_000) this.changes.push({ pin, on });
       this.#log?.debug(`led ${pin} ${on ? 'on' : 'off'} (simulated)`);
     };
-    return {
-      set: record,
-      release: async () => {
-        this.openPins.delete(pin);
-      },
+    const release = (): void => {
+      if (!this.openPins.delete(pin)) return;
+      record(false);
     };
+    return { set: record, release: async () => release(), releaseNow: release };
   }
 }

@@ -129,15 +129,15 @@ tasks:
   });
 
   it('applies a new log level at once', async () => {
-    const path = configFile(`log: {level: warn}\n${before}`);
+    // At warn, the only line before the reload is this task's: it says the daemon is up.
+    const marked = `${before}  up:\n    autostart: true\n    steps: [{log: up, level: warn}]\n`;
+    const path = configFile(`log: {level: warn}\n${marked}`);
     const daemon = startDaemon(['run', '--config', path]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    writeFileSync(path, `log: {level: info}\n${before}`);
-    // No info line can be awaited before the reload (the level is warn), so wait for the process to be up by polling a reload.
-    await daemon.waitFor(() => true, 200).catch(() => undefined);
+    await daemon.waitFor((l) => l.msg === 'up');
+    assert.ok(daemon.lines.every((l) => l.level >= 40), daemon.texts().join('\n'));
+    writeFileSync(path, `log: {level: info}\n${marked}`);
     daemon.child.kill('SIGHUP');
     await daemon.waitFor((l) => l.msg === 'steady', 5000, 'an info line after the reload');
-    assert.ok(daemon.lines.every((l) => l.level >= 30));
     daemon.child.kill('SIGTERM');
     assert.equal((await daemon.waitExit()).code, 0);
   });

@@ -39,12 +39,15 @@ describe('step LEDs (simulated)', () => {
     assert.deepEqual(backend.changes.map((c) => c.on), [true, false, true, false]);
   });
 
-  it('blink: on, then off after blinkMs', async () => {
+  it('blink: on, then off after blinkMs', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const backend = new SimulatedLedBackend();
     const leds = new StepLeds(backend, { ...settings, mode: 'blink' }, noErrors);
     walk(leds, 't: {autostart: true, steps: [{log: a}]}');
     assert.deepEqual(backend.changes.map((c) => c.on), [true]);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    t.mock.timers.tick(19);
+    assert.deepEqual(backend.changes.map((c) => c.on), [true]);
+    t.mock.timers.tick(1);
     assert.deepEqual(backend.changes.map((c) => c.on), [true, false]);
   });
 

@@ -1,0 +1,197 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Config } from './config/load.js';
+import { ConfigError, GpioUnavailableError } from './errors.js';
+import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
+import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
+import type { LedChoice } from './led/select.js';
+
+/** One line of the report. */
+export interface Check {
+  readonly ok: boolean;
+  /** A failed required check makes `doctor` exit non-zero; the others are warnings. */
+  readonly required: boolean;
+  readonly text: string;
+  readonly fix?: string;
+}
+
+/** The outside world, as `doctor` sees it; tests pass their own. */
+export interface DoctorProbes {
+  readonly nodeVersion: string;
+  readonly configFile: string;
+  readonly loadConfig: () => Config;
+  readonly sysfsRoot?: string;
+  readonly devDir?: string;
+  readonly loadOnoff?: () => OnoffGpioClass | undefined;
+  readonly loadSdNotify: () => unknown;
+  /** gpioset --version's first line, or undefined when it does not run. */
+  readonly gpiosetVersion?: () => string | undefined;
+  /** What the daemon would pick for the LED: select.ts with a silent logger. */
+  readonly chooseLed: (led: Config['settings']['led']) => LedChoice;
+  /** The uid and group names of the user running doctor. */
+  readonly user?: () => { uid: number; groups: readonly string[] };
+  /** Whether a `gpio` group exists on this system. */
+  readonly gpioGroupExists?: () => boolean;
+}
+
+const MIN_NODE = 20;
+
+/**
+ * `asyncdemo doctor`: what stands between this machine and a working daemon,
+ * one line per thing with ✓ or ✗, and for each ✗ the fix.
+ */
+export function runDoctor(probes: DoctorProbes): Check[] {
+  const checks: Check[] = [];
+  const major = Number(/^v?(\d+)/.exec(probes.nodeVersion)?.[1]);
+  checks.push(
+    major >= MIN_NODE
+      ? { ok: true, required: true, text: `Node.js ${probes.nodeVersion} (${MIN_NODE} or later needed)` }
+      : { ok: false, required: true, text: `Node.js ${probes.nodeVersion} is too old (${MIN_NODE} or later needed)`, fix: 'sudo apt install nodejs (Raspberry Pi OS bookworm and Debian 13 ship 20 or later)' },
+  );
+
+  let config: Config | undefined;
+  try {
+    config = probes.loadConfig();
+    checks.push({ ok: true, required: true, text: `config ${probes.configFile} is valid (${config.tasks.size} task${config.tasks.size === 1 ? '' : 's'})` });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    checks.push({ ok: false, required: true, text: error.message, fix: `edit the file; asyncdemo check-config ${probes.configFile} shows every problem` });
+  }
+
+  if (config !== undefined) checks.push(logDirCheck(config.settings.log.file));
+  checks.push(systemdCheck(probes));
+  checks.push(...gpioChecks(probes, config));
+  return checks;
+}
+
+/** The report as text, and whether every required check passed. */
+export function formatReport(checks: readonly Check[]): { text: string; ok: boolean } {
+  const lines = checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.text}${c.ok || c.fix === undefined ? '' : `\n    fix: ${c.fix}`}${!c.ok && !c.required ? '\n    (not required: the daemon runs without it)' : ''}`);
+  const failed = checks.filter((c) => !c.ok && c.required).length;
+  const warned = checks.filter((c) => !c.ok && !c.required).length;
+  const summary = failed > 0 ? `${failed} required check${failed === 1 ? '' : 's'} failed` : warned > 0 ? `ready to run, with ${warned} warning${warned === 1 ? '' : 's'}` : 'ready to run';
+  return { text: `${lines.join('\n')}\n${summary}\n`, ok: failed === 0 };
+}
+
+function logDirCheck(file: Config['settings']['log']['file']): Check {
+  if (!file.enabled) return { ok: true, required: false, text: 'log files are off (log.file.enabled: false): console only' };
+  const dir = resolve(file.dir);
+  // The daemon creates a missing directory, so a writable ancestor is as good.
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory()) throw new Error(`${existing} is not a directory`);
+    accessSync(existing, constants.W_OK);
+    return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
+  } catch {
+    return {
+      ok: false,
+      required: false,
+      text: `log directory ${dir} is not writable by this user: the daemon would log to the console only`,
+      fix: 'create it and let the service user write to it (the systemd unit does, with LogsDirectory=), or set log.file.dir',
+    };
+  }
+}
+
+function systemdCheck(probes: DoctorProbes): Check {
+  if (probes.loadSdNotify() !== undefined) return { ok: true, required: false, text: 'systemd binding (sd-notify) is installed: READY, STATUS and WATCHDOG reach systemd' };
+  return {
+    ok: false,
+    required: false,
+    text: 'systemd binding (sd-notify) is not installed: under systemd the daemon falls back to systemd-notify, which needs NotifyAccess=all',
+    fix: 'sudo apt install libsystemd-dev build-essential, then npm rebuild sd-notify in the app directory',
+  };
+}
+
+function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
+  const checks: Check[] = [];
+  const led = config?.settings.led;
+  const pin = led?.pin ?? 17;
+  const root = probes.sysfsRoot ?? SYSFS_GPIO;
+
+  if (existsSync(`${root}/export`)) {
+    const chips = readGpioChips(root);
+    const header = findHeaderChip(chips);
+    const listed = chips.map((c) => `${c.name} ${c.label} base ${c.base}`).join(', ') || 'no chips';
+    if (header !== undefined) {
+      let number: string;
+      try {
+        number = `BCM ${pin} is GPIO ${sysfsNumber(pin, header)}`;
+      } catch (error) {
+        number = (error as Error).message;
+      }
+      checks.push({ ok: true, required: false, text: `sysfs GPIO: ${header.label} at base ${header.base}: ${number} (chips: ${listed})` });
+    } else if (led?.sysfsBase !== null && led?.sysfsBase !== undefined) {
+      checks.push({ ok: true, required: false, text: `sysfs GPIO: led.sysfsBase ${led.sysfsBase}: BCM ${pin} is GPIO ${led.sysfsBase + pin} (chips: ${listed})` });
+    } else {
+      checks.push({ ok: false, required: false, text: `sysfs GPIO: no Raspberry Pi GPIO controller (chips: ${listed})`, fix: 'set led.sysfsBase to the sysfs number of BCM 0 for this board' });
+    }
+    const onoff = (probes.loadOnoff ?? loadOnoff)();
+    checks.push(
+      onoff !== undefined
+        ? { ok: true, required: false, text: 'onoff (sysfs GPIO) is installed' }
+        : { ok: false, required: false, text: 'onoff (sysfs GPIO) is not installed: its native part did not build', fix: 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory' },
+    );
+  } else {
+    checks.push({ ok: false, required: false, text: `sysfs GPIO: ${root} is missing (not a Raspberry Pi, or Raspberry Pi OS trixie, which has only the character devices)`, fix: 'nothing to do on trixie: led.backend auto uses the character device' });
+  }
+
+  const devDir = probes.devDir ?? '/dev';
+  let devices: string[] = [];
+  try {
+    devices = readdirSync(devDir).filter((n) => /^gpiochip\d+$/.test(n));
+  } catch {
+    // No /dev to read: reported as no devices below.
+  }
+  const gpioset = (probes.gpiosetVersion ?? defaultGpiosetVersion)();
+  if (devices.length === 0) {
+    checks.push({ ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' });
+  } else {
+    checks.push({ ok: true, required: false, text: `GPIO character devices: ${devices.map((d) => `${devDir}/${d}`).join(', ')}` });
+  }
+  checks.push(
+    gpioset !== undefined
+      ? { ok: true, required: false, text: `gpioset: ${gpioset}` }
+      : { ok: false, required: false, text: 'gpioset (libgpiod) is not installed: the character-device LED backend needs it', fix: 'sudo apt install gpiod' },
+  );
+
+  const user = (probes.user ?? currentUser)();
+  const groupExists = (probes.gpioGroupExists ?? gpioGroupExists)();
+  if (user.uid === 0) checks.push({ ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' });
+  else if (user.groups.includes('gpio')) checks.push({ ok: true, required: false, text: 'this user is in the gpio group' });
+  else if (!groupExists) checks.push({ ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'scripts/install.sh creates it and adds the service user' });
+  else checks.push({ ok: false, required: false, text: 'this user is not in the gpio group: GPIO will be refused', fix: GPIO_GROUP_FIX });
+
+  if (led !== undefined) {
+    try {
+      const choice = led.enabled ? probes.chooseLed(led) : undefined;
+      if (choice === undefined) checks.push({ ok: true, required: false, text: 'LED: disabled (led.enabled: false)' });
+      else if (!choice.fellBack) checks.push({ ok: true, required: false, text: choice.line });
+      else checks.push({ ok: false, required: false, text: choice.line, fix: 'the fixes are in the line; or set led.backend: simulated when a simulated LED is what you want' });
+    } catch (error) {
+      if (!(error instanceof GpioUnavailableError)) throw error;
+      checks.push({ ok: false, required: true, text: error.message, fix: error.fix });
+    }
+  }
+  return checks;
+}
+
+function defaultGpiosetVersion(): string | undefined {
+  const result = spawnSync('gpioset', ['--version'], { encoding: 'utf8' });
+  if (result.error !== undefined || result.status !== 0) return undefined;
+  return result.stdout.split('\n')[0]?.trim();
+}
+
+function currentUser(): { uid: number; groups: readonly string[] } {
+  const result = spawnSync('id', ['-Gn'], { encoding: 'utf8' });
+  return { uid: process.getuid?.() ?? -1, groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
+}
+
+function gpioGroupExists(): boolean {
+  try {
+    return /^gpio:/m.test(readFileSync('/etc/group', 'utf8'));
+  } catch {
+    return false;
+  }
+}

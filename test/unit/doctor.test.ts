@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { formatReport, runDoctor, type DoctorProbes } from '../../src/doctor.js';
+import { GpioUnavailableError } from '../../src/errors.js';
+import { tempDir } from '../helpers/daemon.js';
+
+function configFile(yaml: string): string {
+  const file = join(tempDir('asyncdemo-doctor-'), 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+function pi4Sysfs(): string {
+  const root = tempDir('asyncdemo-doctor-sysfs-');
+  writeFileSync(join(root, 'export'), '');
+  mkdirSync(join(root, 'gpiochip512'));
+  writeFileSync(join(root, 'gpiochip512', 'base'), '512\n');
+  writeFileSync(join(root, 'gpiochip512', 'ngpio'), '58\n');
+  writeFileSync(join(root, 'gpiochip512', 'label'), 'pinctrl-bcm2711\n');
+  return root;
+}
+
+const LOGS = tempDir('asyncdemo-doctor-logs-');
+const GOOD = `log: {file: {dir: ${LOGS}}}\nled: {enabled: true, pin: 27}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`;
+
+function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): DoctorProbes {
+  const file = configFile(overrides.yaml ?? GOOD);
+  return {
+    nodeVersion: 'v20.20.2',
+    configFile: file,
+    loadConfig: () => loadConfig({ file, env: {} }),
+    sysfsRoot: '/nonexistent/gpio',
+    devDir: '/nonexistent',
+    loadOnoff: () => undefined,
+    loadSdNotify: () => () => {},
+    gpiosetVersion: () => 'gpioset (libgpiod) v1.6.3',
+    chooseLed: () => ({ backend: undefined, line: 'LED: GPIO is not usable, using a simulated LED instead: no sysfs GPIO', fellBack: true }),
+    user: () => ({ uid: 1000, groups: ['pi', 'gpio'] }),
+    gpioGroupExists: () => true,
+    ...overrides,
+  };
+}
+
+describe('asyncdemo doctor', () => {
+  it('on a Pi 4 with a kernel 6.6+: the chip, its base and the sysfs number of the configured pin', () => {
+    const checks = runDoctor(probes({ sysfsRoot: pi4Sysfs(), loadOnoff: () => class {} as never }));
+    const sysfs = checks.find((c) => c.text.startsWith('sysfs GPIO'));
+    assert.deepEqual(sysfs, { ok: true, required: false, text: 'sysfs GPIO: pinctrl-bcm2711 at base 512: BCM 27 is GPIO 539 (chips: gpiochip512 pinctrl-bcm2711 base 512)' });
+    assert.ok(checks.some((c) => c.ok && c.text === 'onoff (sysfs GPIO) is installed'));
+    assert.ok(checks.some((c) => c.ok && c.text === 'this user is in the gpio group'));
+  });
+
+  it('every ✗ comes with its fix; warnings alone exit 0', () => {
+    const checks = runDoctor(probes({ loadSdNotify: () => undefined, gpiosetVersion: () => undefined }));
+    const failed = checks.filter((c) => !c.ok);
+    assert.ok(failed.length >= 4, JSON.stringify(failed));
+    for (const check of failed) assert.ok(check.fix !== undefined && check.fix.length > 0, `${check.text} has a fix`);
+    assert.ok(failed.some((c) => c.text.startsWith('systemd binding (sd-notify) is not installed') && /apt install libsystemd-dev/.test(c.fix ?? '')));
+    assert.ok(failed.some((c) => c.text.startsWith('gpioset (libgpiod) is not installed') && c.fix === 'sudo apt install gpiod'));
+    const report = formatReport(checks);
+    assert.equal(report.ok, true);
+    assert.match(report.text, /^✓ Node\.js v20\.20\.2/m);
+    assert.match(report.text, /^✗ systemd binding .*\n {4}fix: sudo apt install libsystemd-dev/m);
+    assert.match(report.text, /ready to run, with \d+ warnings\n$/);
+  });
+
+  it('a user outside the gpio group is told how to join it', () => {
+    const checks = runDoctor(probes({ user: () => ({ uid: 1000, groups: ['pi'] }) }));
+    const group = checks.find((c) => c.text.includes('gpio group'));
+    assert.equal(group?.ok, false);
+    assert.match(group?.fix ?? '', /sudo usermod -aG gpio \$USER/);
+  });
+
+  it('required failures exit non-zero: an old Node, a bad config, led.required without GPIO', () => {
+    const old = formatReport(runDoctor(probes({ nodeVersion: 'v18.19.0' })));
+    assert.equal(old.ok, false);
+    assert.match(old.text, /✗ Node\.js v18\.19\.0 is too old/);
+
+    const bad = runDoctor(probes({ yaml: 'tasks: {a: {steps: [{sleep: -1}]}}\n' }));
+    const config = bad.find((c) => !c.ok && c.required);
+    assert.match(config?.text ?? '', /tasks\.a\.steps\[0\]\.sleep/);
+    assert.equal(formatReport(bad).ok, false);
+
+    const required = runDoctor(
+      probes({
+        chooseLed: () => {
+          throw new GpioUnavailableError('LED: GPIO is not usable and led.required is true: no sysfs GPIO', 'fix the GPIO access above');
+        },
+      }),
+    );
+    assert.equal(formatReport(required).ok, false);
+    assert.ok(required.some((c) => !c.ok && c.required && c.text.startsWith('LED: GPIO is not usable and led.required is true')));
+  });
+
+  it('an unwritable log directory is a warning with the fix, not a failure', () => {
+    const checks = runDoctor(probes({ yaml: GOOD.replace(LOGS, join(configFile('a file, not a directory'), 'logs')) }));
+    const logs = checks.find((c) => c.text.startsWith('log directory'));
+    assert.equal(logs?.ok, false);
+    assert.equal(logs?.required, false);
+    assert.match(logs?.fix ?? '', /LogsDirectory=|log\.file\.dir/);
+  });
+
+  it('does not hide errors that are not about the config', () => {
+    const bug = (): never => {
+      throw new TypeError('a bug');
+    };
+    assert.throws(() => runDoctor(probes({ loadConfig: bug })), TypeError);
+  });
+});
