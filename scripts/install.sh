@@ -78,6 +78,9 @@ cp -a "$SRC/dist" "$SRC/config" "$SRC/deploy" "$SRC/scripts" "$SRC/package.json"
 (cd "$APP" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error \
   && npm rebuild sd-notify epoll --loglevel=error) \
   || say "warning: a native module did not build; asyncdemo runs without it (asyncdemo doctor says what is missing)"
+# The V8 code cache fits only the Node that made it: make it with the service's.
+"$NODE" "$APP/scripts/build/code-cache.mjs" "$APP/dist" >/dev/null \
+  || say "warning: could not make the code cache; asyncdemo starts a little slower without it"
 chown -R root:root "$APP"
 
 # The config: installed once, never overwritten.
