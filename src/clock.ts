@@ -16,6 +16,20 @@ export interface Clock {
    * the signal aborts first.
    */
   sleepUntil(deadline: number, options?: { signal?: AbortSignal | undefined }): Promise<void>;
+  /**
+   * Sleeps for one run of a task, all cancelled by `signal`: the same as
+   * `sleepUntil(deadline, { signal })` each time, but listening to the signal
+   * once for the whole run rather than once per sleep.
+   */
+  sleeper(signal: AbortSignal): Sleeper;
+}
+
+/** See {@link Clock.sleeper}. */
+export interface Sleeper {
+  /** As {@link Clock.sleepUntil} with the sleeper's signal. One sleep at a time. */
+  until(deadline: number): Promise<void>;
+  /** Stops listening to the signal: the run is over. */
+  close(): void;
 }
 
 /** Node's timers store delays as signed 32-bit milliseconds; longer ones fire after 1 ms. */
@@ -46,46 +60,59 @@ export function createSystemClock(timers: Timers = nodeTimers): Clock {
       if (signal?.aborted) {
         return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
       }
-      return new Promise<void>((resolve, reject) => {
-        new Sleep(timers, deadline, signal, resolve, reject).start();
-      });
+      return new SystemSleeper(timers, signal, true).until(deadline);
     },
+    sleeper: (signal) => new SystemSleeper(timers, signal, false),
   };
 }
 
 /**
- * One pending sleep. A class rather than closures, and the object itself is
- * the abort listener (`handleEvent`): ten thousand sleeping tasks hold ten
- * thousand of these.
+ * Sleeps on Node's timers. A class rather than closures, and the object
+ * itself is the abort listener (`handleEvent`): ten thousand sleeping tasks
+ * hold ten thousand of these. A task's sleeper listens to its signal for the
+ * whole run: adding and removing a listener at every sleep was a fifth of a
+ * step's cost with ten thousand tasks (see the README's Benchmarks).
  */
-class Sleep {
+class SystemSleeper implements Sleeper {
   #timer: unknown;
   #immediate = false;
+  #deadline = 0;
+  #resolve: (() => void) | undefined;
+  #reject: ((error: AbortError) => void) | undefined;
   readonly #timers: Timers;
-  readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #resolve: () => void;
-  readonly #reject: (error: AbortError) => void;
+  /** A one-shot sleeper (sleepUntil) closes itself when its sleep ends. */
+  readonly #once: boolean;
   readonly #arm = (): void => this.#schedule();
 
-  constructor(timers: Timers, deadline: number, signal: AbortSignal | undefined, resolve: () => void, reject: (error: AbortError) => void) {
+  constructor(timers: Timers, signal: AbortSignal | undefined, once: boolean) {
     this.#timers = timers;
-    this.#deadline = deadline;
     this.#signal = signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#once = once;
+    signal?.addEventListener('abort', this, { once: true });
   }
 
-  start(): void {
-    this.#signal?.addEventListener('abort', this, { once: true });
-    this.#schedule();
+  until(deadline: number): Promise<void> {
+    if (this.#signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: this.#signal.reason }));
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#deadline = deadline;
+      this.#timer = undefined;
+      this.#schedule();
+    });
   }
 
-  /** The signal aborted. */
+  close(): void {
+    this.#cancelTimer();
+    this.#signal?.removeEventListener('abort', this);
+  }
+
+  /** The signal aborted: a sleep under way rejects. */
   handleEvent(): void {
-    if (this.#immediate) this.#timers.clearImmediate(this.#timer);
-    else this.#timers.clearTimeout(this.#timer);
-    this.#reject(new AbortError(undefined, { cause: this.#signal?.reason }));
+    const reject = this.#reject;
+    this.#cancelTimer();
+    reject?.(new AbortError(undefined, { cause: this.#signal?.reason }));
   }
 
   #schedule(): void {
@@ -100,6 +127,7 @@ class Sleep {
       }
       return;
     }
+    this.#immediate = false;
     // Long sleeps are chained in chunks (a longer delay would fire at once),
     // and a timer that fires a little early is simply re-armed: the deadline,
     // not the timer, decides.
@@ -107,7 +135,19 @@ class Sleep {
   }
 
   #done(): void {
-    this.#signal?.removeEventListener('abort', this);
-    this.#resolve();
+    const resolve = this.#resolve;
+    this.#timer = undefined;
+    this.#resolve = this.#reject = undefined;
+    if (this.#once) this.close();
+    resolve?.();
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer !== undefined) {
+      if (this.#immediate) this.#timers.clearImmediate(this.#timer);
+      else this.#timers.clearTimeout(this.#timer);
+    }
+    this.#timer = undefined;
+    this.#resolve = this.#reject = undefined;
   }
 }

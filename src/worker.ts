@@ -74,6 +74,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
   const { clock, logger } = env;
   const { def, led } = run;
   const { signal } = run.controller;
+  const sleeper = clock.sleeper(signal);
   const { name, steps } = def;
   let outcome: TaskOutcome = 'cancelled';
   let index = 0;
@@ -103,7 +104,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
             deadline += step.ms;
             const now = clock.now();
             if (now - deadline > step.ms) deadline = now + step.ms;
-            wait = clock.sleepUntil(deadline, { signal });
+            wait = sleeper.until(deadline);
             break;
           }
           case 'spawn':
@@ -154,6 +155,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
     logger.error({ task: name, step: index, err: error }, `failed: ${reason}`);
     return (outcome = 'failed');
   } finally {
+    sleeper.close();
     run.step = index;
     led?.taskEnded();
     env.ended(run, outcome);

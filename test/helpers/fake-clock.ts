@@ -1,5 +1,5 @@
 import { AbortError } from '../../src/errors.js';
-import type { Clock } from '../../src/clock.js';
+import type { Clock, Sleeper as RunSleeper } from '../../src/clock.js';
 
 interface Sleeper {
   deadline: number;
@@ -46,6 +46,10 @@ export class FakeClock implements Clock {
       if (deadline <= this.#now) setImmediate(sleeper.resolve);
       else this.#sleepers.push(sleeper);
     });
+  }
+
+  sleeper(signal: AbortSignal): RunSleeper {
+    return { until: (deadline) => this.sleepUntil(deadline, { signal }), close: () => {} };
   }
 
   /** Moves time forward by `ms`, waking every sleeper whose deadline falls inside. */

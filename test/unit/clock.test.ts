@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { MAX_TIMER_DELAY_MS, createSystemClock, type Timers } from '../../src/clock.js';
 import { AbortError } from '../../src/errors.js';
@@ -113,5 +114,30 @@ describe('system clock', () => {
     await clock.sleepUntil(clock.now() + 5, { signal: controller.signal });
     assert.equal(added, 1);
     assert.equal(removed, 1);
+  });
+
+  it("a task's sleeper listens to its signal once for many sleeps, and not at all once closed", async () => {
+    const { timers, fireNext, pending } = fakeTimers();
+    const clock = createSystemClock(timers);
+    const controller = new AbortController();
+    const sleeper = clock.sleeper(controller.signal);
+    for (const deadline of [10, 20, 30]) {
+      const sleep = sleeper.until(deadline);
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+      fireNext();
+      await sleep;
+    }
+    const last = sleeper.until(1000);
+    const reason = new Error('cancelled by operation[4]');
+    controller.abort(reason);
+    await assert.rejects(last, (error: unknown) => error instanceof AbortError && error.cause === reason);
+    assert.equal(pending.size, 0, 'the timer is cleared');
+    await assert.rejects(sleeper.until(2000), { name: 'AbortError' });
+    sleeper.close();
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+
+    const other = new AbortController();
+    clock.sleeper(other.signal).close();
+    assert.equal(getEventListeners(other.signal, 'abort').length, 0, 'close removes the listener of a sleeper that never slept');
   });
 });

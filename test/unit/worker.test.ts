@@ -46,7 +46,7 @@ function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
 /** busy spins on clock.now(); a clock that moves 1 ms per read lets it end without real time passing. */
 function tickingClock(clock: FakeClock): Clock {
   let t = 0;
-  return { now: () => (t += 1), sleepUntil: (deadline, options) => clock.sleepUntil(deadline, options) };
+  return { now: () => (t += 1), sleepUntil: (deadline, options) => clock.sleepUntil(deadline, options), sleeper: (signal) => clock.sleeper(signal) };
 }
 
 describe('worker', () => {
