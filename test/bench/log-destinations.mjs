@@ -5,14 +5,21 @@
 // pino-roll as a pino transport (worker thread). Each variant runs in a fresh
 // child process; the figure is the median of RUNS runs.
 //
-//   node test/bench/log-destinations.mjs [lines] [runs]
+//   node test/bench/log-destinations.mjs [lines] [runs] [--only NAME]... [--json]
+//
+// --only runs just the named variants (repeatable); --json prints the rows as
+// JSON instead of the table, for run.mjs.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const LINES = Number(process.argv[2] ?? 200_000);
-const RUNS = Number(process.argv[3] ?? 5);
+const args = process.argv.slice(2);
+const only = args.flatMap((arg, i) => (args[i - 1] === '--only' ? [arg] : []));
+const json = args.includes('--json');
+const positional = args.filter((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--only');
+const LINES = Number(positional[0] ?? 200_000);
+const RUNS = Number(positional[1] ?? 5);
 const BATCH = 1000; // lines per event-loop turn, as a busy daemon logs: a burst per timer wake
 
 const variants = {
@@ -60,15 +67,26 @@ function runVariant(setup, dir) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows = [];
-for (const [name, setup] of Object.entries(variants)) {
-  const results = [];
-  for (let r = 0; r < RUNS; r++) {
+const unknown = only.filter((name) => !(name in variants));
+if (unknown.length > 0) throw new Error(`no variant ${unknown.join(', ')}; the variants are: ${Object.keys(variants).join('; ')}`);
+// Runs alternate between the variants, so load from other jobs on a shared
+// machine falls on each alike rather than on whichever ran during it.
+const chosen = Object.entries(variants).filter(([name]) => only.length === 0 || only.includes(name));
+const results = new Map(chosen.map(([name]) => [name, []]));
+for (let r = 0; r < RUNS; r++) {
+  for (const [name, setup] of chosen) {
     const dir = mkdtempSync(join(tmpdir(), 'asyncdemo-logbench-'));
-    results.push({ ...runVariant(setup, dir), idleMb: idleRss(setup, dir) });
+    results.get(name).push({ ...runVariant(setup, dir), idleMb: idleRss(setup, dir) });
     rmSync(dir, { recursive: true, force: true });
   }
-  rows.push({ name, rate: median(results.map((x) => x.rate)), peakMb: median(results.map((x) => x.peakMb)), idleMb: median(results.map((x) => x.idleMb)) });
+}
+const rows = chosen.map(([name]) => {
+  const runs = results.get(name);
+  return { name, rate: median(runs.map((x) => x.rate)), peakMb: median(runs.map((x) => x.peakMb)), idleMb: median(runs.map((x) => x.idleMb)) };
+});
+if (json) {
+  console.log(JSON.stringify({ lines: LINES, runs: RUNS, batch: BATCH, rows }));
+  process.exit(0);
 }
 const base = rows[0].rate;
 console.log(`${LINES} lines in batches of ${BATCH} per event-loop turn, median of ${RUNS} runs, Node ${process.version}\n`);
