@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { AbortError } from './errors.js';
 
 /**
@@ -45,6 +44,7 @@ export interface Timers {
 }
 
 const nodeTimers: Timers = {
+  // The global performance: importing node:perf_hooks costs a millisecond at start.
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -105,7 +105,8 @@ class SystemSleeper implements Sleeper {
 
   close(): void {
     this.#cancelTimer();
-    this.#signal?.removeEventListener('abort', this);
+    // An aborted signal has already dropped its `once` listener; at a stop, ten thousand removals would find nothing.
+    if (this.#signal?.aborted === false) this.#signal.removeEventListener('abort', this);
   }
 
   /** The signal aborted: a sleep under way rejects. */

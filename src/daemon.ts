@@ -144,9 +144,10 @@ export class Daemon {
     const { logging, notifier, leds } = this.#deps;
     const { logger } = logging;
     notifier.stopping(`stopping: ${reason}`);
-    const pending = this.#scheduler.running();
-    logger.info(`stopping (${reason}): cancelling ${pending.length} running task${pending.length === 1 ? '' : 's'}`);
-    if (this.#config.settings.debug.enabled && pending.length > 0) {
+    const count = this.#scheduler.runningCount;
+    logger.info(`stopping (${reason}): cancelling ${count} running task${count === 1 ? '' : 's'}`);
+    if (this.#config.settings.debug.enabled && count > 0) {
+      const pending = this.#scheduler.running();
       // asyncio's "Task was destroyed but it is pending", said before it happens.
       logger.warn({ pending: pending.length }, `pending at shutdown: ${listNames(pending.map((p) => `${p.name}[${p.step}]`))}`);
     }
@@ -204,7 +205,7 @@ export class Daemon {
   }
 
   #status(): string {
-    const running = this.#scheduler.running().length;
+    const running = this.#scheduler.runningCount;
     const slow = this.#config.settings.debug.enabled ? this.#scheduler.lastSlowStep : undefined;
     return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}`;
   }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from './child-process.js';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './config/load.js';
@@ -178,13 +178,13 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
 }
 
 function defaultGpiosetVersion(): string | undefined {
-  const result = spawnSync('gpioset', ['--version'], { encoding: 'utf8' });
+  const result = childProcess().spawnSync('gpioset', ['--version'], { encoding: 'utf8' });
   if (result.error !== undefined || result.status !== 0) return undefined;
   return result.stdout.split('\n')[0]?.trim();
 }
 
 function currentUser(): { uid: number; groups: readonly string[] } {
-  const result = spawnSync('id', ['-Gn'], { encoding: 'utf8' });
+  const result = childProcess().spawnSync('id', ['-Gn'], { encoding: 'utf8' });
   return { uid: process.getuid?.() ?? -1, groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
 }
 

@@ -87,6 +87,11 @@ export class Scheduler {
     return this.#lastSlowStep;
   }
 
+  /** How many tasks are running now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
   /** Names of the tasks running now, with the step each is at. */
   running(): { name: string; step: number }[] {
     return [...this.#running].map(([name, entry]) => ({ name, step: entry.step }));

@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { GpioUnavailableError } from '../errors.js';
 import { PI_HEADER_LABELS } from './chips.js';
@@ -41,7 +42,7 @@ export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/d
   }
   if (devices.length === 0) throw new GpioUnavailableError(`no GPIO character devices (${devDir}/gpiochip*): not a Raspberry Pi`, 'run asyncdemo on a Raspberry Pi, or use led.backend: simulated');
 
-  const version = spawnSync('gpioset', ['--version'], { env, encoding: 'utf8' });
+  const version = childProcess().spawnSync('gpioset', ['--version'], { env, encoding: 'utf8' });
   const libgpiod = /v(\d+)\.(\d+)/.exec(version.stdout ?? '');
   if (version.error !== undefined || libgpiod === null) {
     throw new GpioUnavailableError('gpioset (libgpiod) is not installed', 'sudo apt install gpiod');
@@ -50,7 +51,7 @@ export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/d
 
   let name = chip;
   if (name === null) {
-    const detect = spawnSync('gpiodetect', [], { env, encoding: 'utf8' });
+    const detect = childProcess().spawnSync('gpiodetect', [], { env, encoding: 'utf8' });
     const chips = (detect.stdout ?? '').split('\n').flatMap((line) => {
       const match = /^(\S+) \[([^\]]*)\]/.exec(line);
       return match?.[1] === undefined || match[2] === undefined ? [] : [{ name: match[1], label: match[2] }];
@@ -85,9 +86,9 @@ export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/d
     libgpiod: `${libgpiod[1]}.${libgpiod[2]}`,
     open: (bcm) =>
       new GpiosetLine({
-        hold: (on) => spawn('gpioset', args(bcm, on, true), options),
-        setOff: () => spawn('gpioset', args(bcm, false, false), options),
-        setOffSync: () => void spawnSync('gpioset', args(bcm, false, false), { env, stdio: 'ignore', timeout: RELEASE_TIMEOUT_MS }),
+        hold: (on) => childProcess().spawn('gpioset', args(bcm, on, true), options),
+        setOff: () => childProcess().spawn('gpioset', args(bcm, false, false), options),
+        setOffSync: () => void childProcess().spawnSync('gpioset', args(bcm, false, false), { env, stdio: 'ignore', timeout: RELEASE_TIMEOUT_MS }),
         onError,
       }),
   };

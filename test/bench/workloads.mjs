@@ -256,22 +256,15 @@ export async function sleepers(notify, peer, n) {
 }
 
 /**
- * Resident memory once it stops changing: V8 keeps the young generation it
- * grew while the tasks started (tens of MB, empty) until its memory reducer
- * runs, some 10 to 20 s later. Sampled each second; settled when five samples
- * in a row agree within 1 %, or after SETTLE_MAX_MS.
+ * Resident memory once the start-up is behind: V8 keeps the young generation
+ * it grew while the tasks started (tens of MB, empty) until its memory
+ * reducer runs, 10 to 20 s later; RSS is flat before that, so waiting for it
+ * to stop changing would not do. Read SETTLED_MS after the first reading.
  */
-const SETTLE_MAX_MS = 40_000;
+const SETTLED_MS = 30_000;
 async function settledRssBytes(pid) {
-  const samples = [rssBytes(pid)];
-  const deadline = Date.now() + SETTLE_MAX_MS;
-  while (Date.now() < deadline) {
-    const last = samples.slice(-5);
-    if (last.length === 5 && Math.max(...last) - Math.min(...last) <= 0.01 * Math.max(...last)) break;
-    await sleep(1000);
-    samples.push(rssBytes(pid));
-  }
-  return samples.at(-1);
+  await sleep(SETTLED_MS);
+  return rssBytes(pid);
 }
 
 // ---------------------------------------------------------------- idle CPU
