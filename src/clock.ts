@@ -142,11 +142,18 @@ class SystemSleeper implements Sleeper {
       }
       return;
     }
+    if (remaining < 1) {
+      // Node's timers count whole milliseconds and fire one or two late; the last fraction
+      // of a millisecond is waited out a loop turn at a time instead. That keeps a periodic
+      // task's wake-ups within a fraction of a millisecond of its deadlines.
+      this.#immediate = true;
+      this.#timer = this.#timers.setImmediate(this.#arm);
+      return;
+    }
     this.#immediate = false;
-    // Long sleeps are chained in chunks (a longer delay would fire at once),
-    // and a timer that fires a little early is simply re-armed: the deadline,
-    // not the timer, decides.
-    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
+    // Long sleeps are chained in chunks (a longer delay would fire at once), and
+    // a timer that fires early is simply re-armed: the deadline, not the timer, decides.
+    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.floor(remaining), MAX_TIMER_DELAY_MS));
   }
 
   #done(): void {

@@ -53,18 +53,27 @@ describe('system clock', () => {
     assert.ok(delays.every((d) => d <= MAX_TIMER_DELAY_MS && d >= 1));
   });
 
-  it('re-arms a timer that fires early: the deadline decides', async () => {
+  it('re-arms a timer that fires early, and waits out the last fraction of a millisecond a loop turn at a time', async () => {
     const { timers, delays, pending, setNow } = fakeTimers();
     const clock = createSystemClock(timers);
     let woke = false;
-    void clock.sleepUntil(100).then(() => (woke = true));
-    const [first] = pending.values();
-    setNow(99.5); // the timer fires half a millisecond early
-    pending.clear();
-    first?.callback();
-    await Promise.resolve();
+    void clock.sleepUntil(100.4).then(() => (woke = true));
+    assert.deepEqual(delays, [100], 'whole milliseconds, rounded down: Node fires late, not early');
+    const fire = async (now: number): Promise<void> => {
+      const [next] = pending.values();
+      setNow(now);
+      pending.clear();
+      next?.callback();
+      await Promise.resolve();
+    };
+    await fire(90); // ten milliseconds early (a timer armed while the loop's clock was stale)
+    assert.deepEqual(delays, [100, 10]);
+    await fire(100.1);
     assert.equal(woke, false);
-    assert.deepEqual(delays, [100, 1]);
+    assert.equal(pending.size, 1, 'a setImmediate, not another timer');
+    assert.deepEqual(delays, [100, 10]);
+    await fire(100.5);
+    assert.equal(woke, true);
   });
 
   it('yields a turn even when the deadline has passed, like asyncio.sleep(0)', async () => {
