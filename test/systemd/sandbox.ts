@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/daemon.js';
 
 /** Where the boot script lives: in the source tree, next to this file's source. */
-const BOOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'systemd', 'boot-sandbox.sh');
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const BOOT = join(REPO, 'test', 'systemd', 'boot-sandbox.sh');
 
 /** Why the sandbox cannot run here, or undefined when it can. */
 export function sandboxUnavailable(): string | undefined {
@@ -46,7 +47,7 @@ function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string)
 
 export function bootSandbox(): Sandbox {
   const base = tempDir('asyncdemo-sandbox-');
-  const unshare = spawn('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--mount-proc', BOOT, base], {
+  const unshare = spawn('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--mount-proc', BOOT, base, REPO], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
