@@ -1,8 +1,9 @@
-import { childProcess } from './child-process.js';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { childProcess } from './child-process.js';
 import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
+import { gpiosetVersion, listGpioDevices } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
 import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
@@ -138,13 +139,8 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
   }
 
   const devDir = probes.devDir ?? '/dev';
-  let devices: string[] = [];
-  try {
-    devices = readdirSync(devDir).filter((n) => /^gpiochip\d+$/.test(n));
-  } catch {
-    // No /dev to read: reported as no devices below.
-  }
-  const gpioset = (probes.gpiosetVersion ?? defaultGpiosetVersion)();
+  const devices = listGpioDevices(devDir);
+  const gpioset = (probes.gpiosetVersion ?? (() => gpiosetVersion()?.line))();
   if (devices.length === 0) {
     checks.push({ ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' });
   } else {
@@ -175,12 +171,6 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
     }
   }
   return checks;
-}
-
-function defaultGpiosetVersion(): string | undefined {
-  const result = childProcess().spawnSync('gpioset', ['--version'], { encoding: 'utf8' });
-  if (result.error !== undefined || result.status !== 0) return undefined;
-  return result.stdout.split('\n')[0]?.trim();
 }
 
 function currentUser(): { uid: number; groups: readonly string[] } {

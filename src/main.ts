@@ -5,9 +5,9 @@
  */
 import { fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import pino from 'pino';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock, Sleeper } from './clock.js';
 import { formatDuration } from './config/duration.js';
 import type { Step, TaskDef } from './config/tasks.js';
 import { TaskFailedError } from './errors.js';
@@ -74,7 +74,8 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
   const { clock, logger } = env;
   const { def, led } = run;
   const { signal } = run.controller;
-  const sleeper = clock.sleeper(signal);
+  // Made at the first sleep: a task that never sleeps need not listen to its signal.
+  let sleeper: Sleeper | undefined;
   const { name, steps } = def;
   let outcome: TaskOutcome = 'cancelled';
   let index = 0;
@@ -104,7 +105,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
             deadline += step.ms;
             const now = clock.now();
             if (now - deadline > step.ms) deadline = now + step.ms;
-            wait = sleeper.until(deadline);
+            wait = (sleeper ??= clock.sleeper(signal)).until(deadline);
             break;
           }
           case 'spawn':
@@ -155,7 +156,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
     logger.error({ task: name, step: index, err: error }, `failed: ${reason}`);
     return (outcome = 'failed');
   } finally {
-    sleeper.close();
+    sleeper?.close();
     run.step = index;
     led?.taskEnded();
     env.ended(run, outcome);

@@ -1,6 +1,6 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { childProcess } from '../child-process.js';
 import { accessSync, constants, readdirSync } from 'node:fs';
+import { childProcess } from '../child-process.js';
 import { GpioUnavailableError } from '../errors.js';
 import { PI_HEADER_LABELS } from './chips.js';
 import { GPIO_GROUP_FIX } from './sysfs.js';
@@ -23,6 +23,23 @@ export interface ChardevOptions {
   readonly devDir?: string;
 }
 
+/** The GPIO character devices in `devDir` (gpiochip0…), by name; none when it cannot be read. */
+export function listGpioDevices(devDir = '/dev'): string[] {
+  try {
+    return readdirSync(devDir).filter((n) => /^gpiochip\d+$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+/** The libgpiod version `gpioset --version` reports, with its first line; undefined when gpioset does not run. */
+export function gpiosetVersion(env?: Env): { major: number; minor: number; line: string } | undefined {
+  const result = childProcess().spawnSync('gpioset', ['--version'], { ...(env === undefined ? {} : { env }), encoding: 'utf8' });
+  const version = /v(\d+)\.(\d+)/.exec(result.stdout ?? '');
+  if (result.error !== undefined || version === null) return undefined;
+  return { major: Number(version[1]), minor: Number(version[2]), line: result.stdout.split('\n')[0]?.trim() ?? '' };
+}
+
 /**
  * The LED through the GPIO character device, with libgpiod's `gpioset`
  * (Debian package gpiod): no native build, and it works where sysfs GPIO is
@@ -34,20 +51,11 @@ export interface ChardevOptions {
  * @throws {GpioUnavailableError} saying why and how to fix it.
  */
 export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/dev' }: ChardevOptions): LedBackend & { readonly chip: string; readonly libgpiod: string } {
-  let devices: string[];
-  try {
-    devices = readdirSync(devDir).filter((n) => /^gpiochip\d+$/.test(n));
-  } catch {
-    devices = [];
-  }
-  if (devices.length === 0) throw new GpioUnavailableError(`no GPIO character devices (${devDir}/gpiochip*): not a Raspberry Pi`, 'run asyncdemo on a Raspberry Pi, or use led.backend: simulated');
+  if (listGpioDevices(devDir).length === 0) throw new GpioUnavailableError(`no GPIO character devices (${devDir}/gpiochip*): not a Raspberry Pi`, 'run asyncdemo on a Raspberry Pi, or use led.backend: simulated');
 
-  const version = childProcess().spawnSync('gpioset', ['--version'], { env, encoding: 'utf8' });
-  const libgpiod = /v(\d+)\.(\d+)/.exec(version.stdout ?? '');
-  if (version.error !== undefined || libgpiod === null) {
-    throw new GpioUnavailableError('gpioset (libgpiod) is not installed', 'sudo apt install gpiod');
-  }
-  const v2 = Number(libgpiod[1]) >= 2;
+  const libgpiod = gpiosetVersion(env);
+  if (libgpiod === undefined) throw new GpioUnavailableError('gpioset (libgpiod) is not installed', 'sudo apt install gpiod');
+  const v2 = libgpiod.major >= 2;
 
   let name = chip;
   if (name === null) {
@@ -83,7 +91,7 @@ export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/d
   return {
     name: 'chardev',
     chip: chipName,
-    libgpiod: `${libgpiod[1]}.${libgpiod[2]}`,
+    libgpiod: `${libgpiod.major}.${libgpiod.minor}`,
     open: (bcm) =>
       new GpiosetLine({
         hold: (on) => childProcess().spawn('gpioset', args(bcm, on, true), options),

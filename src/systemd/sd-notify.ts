@@ -1,5 +1,5 @@
-import { childProcess } from '../child-process.js';
 import { createRequire } from 'node:module';
+import { childProcess } from '../child-process.js';
 import { silentNotifier, type Notifier } from './notifier.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

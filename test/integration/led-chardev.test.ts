@@ -56,6 +56,15 @@ function gpiosets(dir: string): Gpioset[] {
   return runs;
 }
 
+/** Waits, with a bound, until the stand-in's record shows a holder keeping the LED lit. */
+async function heldLit(dir: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!gpiosets(dir).some((r) => r.kind === 'hold' && r.args.endsWith('17=1'))) {
+    assert.ok(Date.now() < deadline, 'the LED was lit within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /**
  * The holders' values, then the one-shot that ends it all. A holder replaced
  * at once may be stopped before the stand-in records it: the off holder of
@@ -119,11 +128,7 @@ describe('LED through the GPIO character device (stand-in gpioset)', { skip }, (
     const run = startWithFakeGpio([], config, (dir) => env(dir, '1.6.3'), ['gpiochip0']);
     await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
     // The stand-in's record says when the lit holder runs: follow it with a bound.
-    const deadline = Date.now() + 10_000;
-    while (!gpiosets(run.dir).some((r) => r.kind === 'hold' && r.args.endsWith('17=1'))) {
-      assert.ok(Date.now() < deadline, 'the LED was lit within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await heldLit(run.dir);
     run.daemon.child.kill('SIGTERM');
     assert.equal((await run.finish()).code, 0, run.daemon.stderr());
     const runs = gpiosets(run.dir);
@@ -136,11 +141,7 @@ describe('LED through the GPIO character device (stand-in gpioset)', { skip }, (
     const config = CONFIG().replace('{sleep: 1h, led: none}', '{sleep: 1h, led: hold}');
     const run = startWithFakeGpio([], config, (dir) => env(dir, '1.6.3', { FAKE_GPIOSET_IGNORE_TERM: '1' }), ['gpiochip0']);
     await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
-    const deadline = Date.now() + 10_000;
-    while (!gpiosets(run.dir).some((r) => r.kind === 'hold' && r.args.endsWith('17=1'))) {
-      assert.ok(Date.now() < deadline, 'the LED was lit within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await heldLit(run.dir);
     const sent = Date.now();
     run.daemon.child.kill('SIGTERM');
     assert.equal((await run.finish(5_000)).code, 0, run.daemon.stderr());
