@@ -59,7 +59,7 @@ describe('asyncdemo run with a bad config', () => {
   it('names the environment variable behind a bad value', async () => {
     const { code, stderr } = await runCli(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], { ASYNCDEMO_LOG_LEVEL: 'loud' });
     assert.equal(code, 78);
-    assert.match(stderr, /log\.level: must be one of trace, debug, info, warn, error, fatal; got string "loud" \(from environment variable ASYNCDEMO_LOG_LEVEL\)/);
+    assert.match(stderr, /log\.level: must be one of trace, debug, info, warn, error, fatal; got "loud" \(from environment variable ASYNCDEMO_LOG_LEVEL\)/);
   });
 });
 

@@ -33,7 +33,8 @@ tasks:
   chatty:
     autostart: true
     repeat: forever
-    steps: [{log: chat}, {sleep: 0}]
+    # A repeating task must sleep at least 1ms per round; five lines a round keep it chatty.
+    steps: [{log: chat}, {log: chat}, {log: chat}, {log: chat}, {log: chat}, {sleep: 1ms}]
   sleeper:
     autostart: true
     steps: [{log: asleep}, {sleep: 1h}]
@@ -84,7 +85,7 @@ describe('log files across restarts', () => {
     const config = configFile(`
 log: {file: {size: 8k, keep: 2}}
 tasks:
-  spam: {autostart: true, repeat: 500, steps: [{log: a line long enough to fill a small file soon}, {sleep: 0}]}
+  spam: {autostart: true, repeat: 500, steps: [{log: a line long enough to fill a small file soon}, {log: a line long enough to fill a small file soon}, {sleep: 1ms}]}
   end: {autostart: true, steps: [{sleep: 0.3}, {stop: true}]}
 `);
     for (let run = 0; run < 5; run++) {
