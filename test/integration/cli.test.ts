@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXAMPLES, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
+import { EXAMPLES, MAIN, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
 
 function configFile(text: string): string {
   const path = join(tempDir(), 'config.yaml');
@@ -100,5 +101,35 @@ describe('asyncdemo usage', () => {
     const { code, stderr } = await runCli(['frobnicate']);
     assert.equal(code, 64);
     assert.equal(stderr, 'asyncdemo: unknown command "frobnicate"; try asyncdemo --help\n');
+  });
+
+  it('an unknown option exits 64 with one line of our own, not Node\'s parser text', async () => {
+    const { code, stderr } = await runCli(['run', '--bogus']);
+    assert.equal(code, 64);
+    assert.equal(stderr, 'asyncdemo: unknown option --bogus; try asyncdemo --help\n');
+  });
+});
+
+/** Runs the CLI through a shell that applies `redirect` (`>/dev/full`, `2>&-`…); its exit code, and stderr when not redirected. */
+function runRedirected(args: string[], redirect: string): { code: number | null; stderr: string } {
+  const result = spawnSync('sh', ['-c', `exec "$@" ${redirect}`, 'sh', process.execPath, MAIN, ...args], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: result.status, stderr: result.stderr };
+}
+
+describe('asyncdemo output that cannot be written', () => {
+  it('print-config into a full stdout exits 1 with one line saying why, not a stack', () => {
+    const { code, stderr } = runRedirected(['print-config', '--config', join(EXAMPLES, 'scenario2-sleep.yaml')], '>/dev/full');
+    assert.equal(code, 1);
+    assert.equal(stderr, 'asyncdemo: cannot write to stdout: ENOSPC\n');
+  });
+
+  it('check-config keeps its verdict when stderr cannot take the reasons: 78 for a bad config, into a full or a closed stderr', () => {
+    const path = configFile(BROKEN);
+    assert.equal(runRedirected(['check-config', path], '2>/dev/full').code, 78);
+    assert.equal(runRedirected(['check-config', path], '2>&-').code, 78);
+  });
+
+  it('check-config keeps its verdict when stdout is full: 0 for a good config', () => {
+    assert.equal(runRedirected(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], '>/dev/full').code, 0);
   });
 });
