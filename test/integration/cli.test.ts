@@ -57,6 +57,12 @@ describe('asyncdemo run with a bad config', () => {
     assert.equal(daemon.stderr(), '');
   });
 
+  it('refuses /dev/zero named by $ASYNCDEMO_CONFIG at once, as a device, with exit 78', async () => {
+    const { code, stderr } = await runCli(['check-config'], { ASYNCDEMO_CONFIG: '/dev/zero' }, 5000);
+    assert.equal(code, 78);
+    assert.equal(stderr, 'asyncdemo: invalid config /dev/zero (1 problem):\n  /dev/zero: it is a character device, not a regular file; a config must be a regular file\n');
+  });
+
   it('names the environment variable behind a bad value', async () => {
     const { code, stderr } = await runCli(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], { ASYNCDEMO_LOG_LEVEL: 'loud' });
     assert.equal(code, 78);
