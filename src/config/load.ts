@@ -30,7 +30,7 @@ export interface LoadOptions {
 
 /**
  * Reads, parses and validates a config file: a regular file of at most
- * 1 MiB (read.ts), YAML with bounded nesting and aliases (yaml.ts), every key
+ * 128 KiB (read.ts), YAML with bounded nesting and aliases (yaml.ts), every key
  * known and every value in range (settings.ts, tasks.ts). YAML and JSON both
  * go through the YAML parser (JSON is YAML 1.2), so both get line numbers
  * and both refuse duplicate keys, which `JSON.parse` would silently accept.
@@ -121,7 +121,8 @@ function useLogsDirectory(settings: Settings, env: LoadOptions['env']): boolean 
  * The log settings to report an unusable config with, so its error reaches
  * the log files as well as the console: the file's own `log` section when
  * that part is valid, else the defaults (with the environment, if valid).
- * Never throws.
+ * Given the error loadConfig refused the file with, it uses the section that
+ * load parsed instead of reading the file again. Never throws.
  */
 export function fallbackLogSettings({ file, env }: LoadOptions, refused?: ConfigError): Settings['log'] {
   let fileLog: unknown;
