@@ -4,7 +4,7 @@
 // The bundle points that require here instead: date-fns's own per-function
 // modules, only the five pino-roll calls, each loaded on its first call
 // (esbuild bundles a require inside a function as a lazy module init).
-// Measured in the commit that made this file. test/unit/bundle.test.ts fails
+// Measured in the commit that made this file. test/integration/build.test.ts fails
 // when pino-roll starts calling a function this list does not hold.
 module.exports = {
   addDays: (...args) => require('date-fns/addDays').addDays(...args),
