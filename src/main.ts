@@ -3,13 +3,14 @@
  * the config, logger, clock, LED and notifier, passes them in, and is the only
  * place that exits the process.
  */
-import { fstatSync, readFileSync } from 'node:fs';
+import { accessSync, constants, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, writeOut, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
+import { inspectCodeCache } from './code-cache.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
@@ -64,6 +65,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       const report = formatReport(
         runDoctor({
           nodeVersion: process.version,
+          codeCache: () => inspectCodeCache(join(packageRoot, 'dist'), env),
+          remakeCodeCache: `${writable(join(packageRoot, 'dist')) ? '' : 'sudo '}${process.execPath} ${join(packageRoot, 'scripts', 'build', 'code-cache.mjs')} ${join(packageRoot, 'dist')}`,
           configFile: file,
           loadConfig: () => loadConfig({ file, env }),
           loadSdNotify,
@@ -198,6 +201,15 @@ function stdoutIsTerminal(): boolean {
 function exit(logging: Logging | undefined, code: number): never {
   logging?.flushSync();
   process.exit(code);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function version(): string {
