@@ -151,6 +151,7 @@ describe('a full disk', { skip: canUnshare ? false : 'needs root on Linux with u
     daemon.child.kill('SIGTERM');
     assert.deepEqual(await daemon.waitExit(), { code: 0, signal: null });
     assert.equal(daemon.lines.filter((l) => l.msg.startsWith('cannot write the log file')).length, 1, 'said once');
-    assert.match(daemon.lines.at(-1)?.msg ?? '', /^stopped after/);
+    assert.match(daemon.lines.at(-2)?.msg ?? '', /^stopped after/);
+    assert.match(daemon.lines.at(-1)?.msg ?? '', /^\d+ lines could not be written to the log files \(ENOSPC/, 'the last line counts what the files did not get');
   });
 });
