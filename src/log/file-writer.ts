@@ -1,8 +1,8 @@
 import { existsSync, fstatSync, mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { LogClock } from './log-clock.js';
-import { claimLogFile, clearCurrentLink, sameFile, StrayCurrentLogError, type Claim, type Report } from './log-dir.js';
-import { nextFileName, requestRoll, rollPending, rollPendingNow, type RollingStream } from './pino-roll-internals.js';
+import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, type Claim, type Report } from './log-dir.js';
+import { forgetFailedReopen, nextFileName, requestRoll, rollPending, rollPendingNow, type RollingStream } from './pino-roll-internals.js';
 
 /** Lines are written in batches of about this many bytes (a batch ends with the line that reaches it). */
 export const BATCH_BYTES = 4096;
@@ -98,6 +98,9 @@ export class LogFileWriter {
     this.#frequency = frequency;
     this.#report = report;
     this.#clock = clock;
+    // sonic-boom adds a 'ready' listener per reopen and emits 'ready' a tick later: writing
+    // a backlog rolls many times in one turn.
+    stream.setMaxListeners(0);
     stream.on('error', (error: NodeJS.ErrnoException) => this.#onError(error));
     stream.on('write', (bytes: number) => {
       if (this.#inCall) this.#callBytes += bytes;
@@ -235,8 +238,8 @@ export class LogFileWriter {
    * Makes pino-roll roll now: to the next number, current.log pointing at it,
    * older files pruned. `pending`: pino-roll already decided to (the file
    * reached its size); otherwise it is asked to. The next file is claimed
-   * first (O_NOFOLLOW), a vanished directory made again, a stray current.log
-   * moved aside.
+   * first (O_NOFOLLOW) and current.log pointed at it, a vanished directory
+   * made again, a stray current.log moved aside.
    */
   #roll(pending: boolean, attempt = 0): boolean {
     const stream = this.#stream;
@@ -248,8 +251,8 @@ export class LogFileWriter {
     let prepError: unknown;
     try {
       if (dirGone) mkdirSync(this.#dir, { recursive: true });
-      this.#clearLink(next);
       claim = claimLogFile(next, this.#report);
+      this.#pointLink(next);
     } catch (error) {
       prepError = error;
     }
@@ -263,7 +266,10 @@ export class LogFileWriter {
     rollPendingNow(stream);
     const error = this.#end();
     claim?.close();
-    if (stream.fd === fd) return this.#rollFailed(error ?? prepError ?? new Error('pino-roll did not roll'), redo);
+    if (stream.fd === fd) {
+      forgetFailedReopen(stream);
+      return this.#rollFailed(error ?? prepError ?? new Error('pino-roll did not roll'), redo);
+    }
     this.#inFile = [];
     this.#inFileBytes = 0;
     if (!sameFile(stream.fd, stream.file)) {
@@ -305,9 +311,9 @@ export class LogFileWriter {
     return false;
   }
 
-  #clearLink(next: string): void {
+  #pointLink(next: string): void {
     try {
-      clearCurrentLink(this.#dir, next, this.#report);
+      pointCurrentLink(this.#dir, next, this.#report);
     } catch (error) {
       if (!(error instanceof StrayCurrentLogError)) throw error;
       this.#report('warn', `${error.message}; fix: ${error.fix}`);

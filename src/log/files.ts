@@ -4,7 +4,7 @@ import pinoRoll from 'pino-roll';
 import type { Settings } from '../config/schema.js';
 import { describeError, LogFileWriter } from './file-writer.js';
 import { systemLogClock, type LogClock } from './log-clock.js';
-import { claimLogFile, clearCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
+import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
 import { startFileName, type RollingStream } from './pino-roll-internals.js';
 
 export type FileSettings = Settings['log']['file'];
@@ -59,12 +59,13 @@ export async function openLogFiles(settings: FileSettings, { report = () => {}, 
   }
 
   let start: string;
-  let claim: Claim;
+  let claim: Claim | undefined;
   try {
     start = startFileName(dir, LOG_BASENAME);
-    clearCurrentLink(dir, start, report);
     claim = claimLogFile(start, report);
+    pointCurrentLink(dir, start, report);
   } catch (error) {
+    claim?.close();
     if (error instanceof StrayCurrentLogError) throw new LogDirectoryError(dir, error.message, { cause: error, fix: error.fix });
     throw new LogDirectoryError(dir, describeError(error), { cause: error });
   }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /** The link pino-roll keeps to the file being written. */
@@ -69,31 +69,36 @@ export function sameFile(fd: number, path: string): boolean {
 }
 
 /**
- * Makes room for pino-roll's current.log link to `target`: a link elsewhere
- * is removed (pino-roll would keep a link to another directory's file of the
- * same name); anything else there (a file, a directory) is moved aside to
- * `current.log.old` (or `.old.2`…), so nothing in it is lost.
+ * Points current.log at `target` before pino-roll does: atomically (a new
+ * link renamed over the old), so current.log never goes missing for a
+ * reader, and pino-roll, finding it right, leaves it. Anything but a link
+ * there (a file, a directory) is moved aside first, to `current.log.old` (or
+ * `.old.2`…), so nothing in it is lost.
  *
- * @throws {StrayCurrentLogError} when it cannot be moved.
+ * @throws {StrayCurrentLogError} when that cannot be moved.
  */
-export function clearCurrentLink(dir: string, target: string, report: Report): void {
+export function pointCurrentLink(dir: string, target: string, report: Report): void {
   const link = join(dir, CURRENT_LINK);
   let stat;
   try {
     stat = lstatSync(link);
   } catch {
-    return;
+    stat = undefined;
   }
-  if (stat.isSymbolicLink()) {
-    if (readlinkSync(link) !== basename(target)) {
-      try {
-        unlinkSync(link);
-      } catch {
-        // pino-roll replaces it, or says why it could not.
-      }
-    }
-    return;
+  if (stat?.isSymbolicLink() === false) moveAside(link, report);
+  else if (stat !== undefined && readlinkSync(link) === basename(target)) return;
+  const fresh = `${link}.${process.pid}.new`;
+  try {
+    rmSync(fresh, { force: true });
+    symlinkSync(basename(target), fresh);
+    renameSync(fresh, link);
+  } catch {
+    // pino-roll makes the link itself, or says why it could not.
+    rmSync(fresh, { force: true });
   }
+}
+
+function moveAside(link: string, report: Report): void {
   const what = describeEntry(link);
   for (let n = 1; n <= 9; n++) {
     const aside = `${link}.old${n === 1 ? '' : `.${n}`}`;

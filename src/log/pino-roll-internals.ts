@@ -24,7 +24,11 @@ import type { PinoRollStream } from 'pino-roll';
  *   returning, then current.log is replaced and pruning starts (asynchronously).
  * - A synchronous sonic-boom write that fails emits 'error' before `write`
  *   returns and keeps the unwritten rest; the next `write` (even of '') writes
- *   that rest first. A failed reopen keeps the old descriptor.
+ *   that rest first. A failed reopen keeps the old descriptor, and leaves
+ *   behind the 'ready' listener that was to close it: after a few failed
+ *   rolls, the next good one would close that descriptor number several
+ *   times (the later closes could hit a file opened since). They are removed.
+ * - pino-roll keeps a current.log link that already names the new file.
  */
 export type RollingStream = PinoRollStream;
 
@@ -44,6 +48,11 @@ export function requestRoll(stream: RollingStream): void {
 /** Runs the roll pino-roll is waiting for, synchronously (see above). */
 export function rollPendingNow(stream: RollingStream): void {
   stream.emit('drain');
+}
+
+/** After a failed roll: drops sonic-boom's 'ready' listener that was to close the old descriptor (see above). */
+export function forgetFailedReopen(stream: RollingStream): void {
+  stream.removeAllListeners('ready');
 }
 
 const NUMBERED = /^(.*\.)(\d+)\.log$/;
