@@ -2,12 +2,12 @@
 // options (src/log/pino-roll-internals.ts). Both are pinned in package.json; an
 // upgrade that changes any of this fails here first.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readlinkSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pinoRoll from 'pino-roll';
-import { nextFileName, requestRoll, rollPending, rollPendingNow, startFileName, type RollingStream } from '../../src/log/pino-roll-internals.js';
+import { forgetFailedReopen, nextFileName, requestRoll, rollPending, rollPendingNow, startFileName, type RollingStream } from '../../src/log/pino-roll-internals.js';
 import { ROOT, tempDir } from '../helpers/daemon.js';
 
 const require = createRequire(import.meta.url);
@@ -58,7 +58,12 @@ describe('pino-roll and sonic-boom as asyncdemo uses them', () => {
     assert.equal(rollPending(stream), true, 'waits for drain');
     assert.equal(stream.file, join(dir, 'asyncdemo.1.log'), 'not rolled yet');
     const next = nextFileName(stream.file);
+    // asyncdemo points current.log at the next file first, atomically; pino-roll leaves a right link alone.
+    symlinkSync('asyncdemo.2.log', join(dir, 'new-link'));
+    renameSync(join(dir, 'new-link'), join(dir, 'current.log'));
+    const link = lstatSync(join(dir, 'current.log')).ino;
     rollPendingNow(stream);
+    assert.equal(lstatSync(join(dir, 'current.log')).ino, link, 'the same link');
     assert.equal(stream.file, next, 'rolled before drain returned');
     assert.notEqual(stream.fd, fd);
     assert.equal(readlinkSync(join(dir, 'current.log')), 'asyncdemo.2.log');
@@ -98,6 +103,8 @@ describe('pino-roll and sonic-boom as asyncdemo uses them', () => {
     assert.equal(stream.fd, fd);
     assert.equal(stream.file, join(dir, 'asyncdemo.2.log'));
     assert.equal(nextFileName(stream.file), join(dir, 'asyncdemo.3.log'));
+    assert.equal(stream.listenerCount('ready'), 1, "leaves behind the 'ready' listener meant to close the old descriptor (forgetFailedReopen removes it)");
+    forgetFailedReopen(stream);
     await new Promise((resolve) => setImmediate(resolve));
     assert.ok(errors.every((e) => e === errors[0]), 'reported again on the next tick as the same error object');
     // Asked again, it rolls to the number after the failed one.
