@@ -130,10 +130,14 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, c
   if (fileProblem !== undefined) log.warn(fileProblem.message);
   logReports();
 
-  /** Takes the files out of the logger; says on the console how many lines they did not get. */
-  const finish = ({ unwritten, reason }: CloseResult): void => {
+  /** Takes the files out of the logger: what is logged from now on goes to the console only. */
+  const detachFile = (): void => {
+    logReports();
     fileOpen = false;
     applyLevels(current);
+  };
+  /** Says on the console how many lines the files did not get. */
+  const countUnwritten = ({ unwritten, reason }: CloseResult): void => {
     logReports();
     if (unwritten > 0) log.error(`${unwritten} lines could not be written to the log files (${reason ?? 'unknown reason'}); the console has them`);
   };
@@ -154,13 +158,14 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, c
       if (file === undefined || !fileOpen) return;
       file.flushSync();
       const left = file.unwritten();
-      if (left.unwritten > 0) finish(left);
+      if (left.unwritten === 0) return;
+      detachFile();
+      countUnwritten(left);
     },
     async close() {
       if (file === undefined || !fileOpen) return;
-      logReports();
-      const result = await file.close();
-      finish(result);
+      detachFile();
+      countUnwritten(await file.close());
     },
   };
 }
