@@ -48,27 +48,25 @@ export class ClockJumpWatch {
   }
 }
 
-/** `3 days 4 h`, `5 min 2 s`, `1.5 s`: a jump's size for a log line. */
+/** `3 days 4 h`, `5 min 2 s`, `1.5 s`: a jump's size for a log line (two units at most). */
 export function describeDuration(ms: number): string {
   const abs = Math.abs(ms);
-  const units: [number, string][] = [
-    [365.25 * 86_400_000, ' years'],
-    [86_400_000, ' days'],
-    [3_600_000, ' h'],
-    [60_000, ' min'],
-    [1000, ' s'],
-  ];
   if (abs < 60_000) return `${(abs / 1000).toFixed(1)} s`;
+  const units: [size: number, one: string, many: string][] = [
+    [365.25 * 86_400_000, 'year', 'years'],
+    [86_400_000, 'day', 'days'],
+    [3_600_000, 'h', 'h'],
+    [60_000, 'min', 'min'],
+    [1000, 's', 's'],
+  ];
   const parts: string[] = [];
   let rest = abs;
-  for (const [size, name] of units) {
-    if (rest >= size && parts.length < 2) {
-      const n = Math.floor(rest / size);
-      parts.push(`${n}${n === 1 && name.endsWith('s') && name.startsWith(' ') && name.length > 2 ? name.slice(0, -1) : name}`);
-      rest -= n * size;
-    } else if (parts.length > 0) {
-      break;
-    }
+  for (const [size, one, many] of units) {
+    if (parts.length === 2 || (parts.length === 1 && rest < size)) break;
+    if (rest < size) continue;
+    const n = Math.floor(rest / size);
+    parts.push(`${n} ${n === 1 ? one : many}`);
+    rest -= n * size;
   }
   return parts.join(' ');
 }
