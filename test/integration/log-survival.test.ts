@@ -4,7 +4,7 @@
 // real daemon (dist/main.js) and the real pino-roll, each case on its own.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { MAIN, startDaemon as startAnyDaemon, tempDir, type Line, type RunningDaemon } from '../helpers/daemon.js';
@@ -148,7 +148,10 @@ describe('the log directory', () => {
       const dir = tempDir();
       const daemon = startDaemon(['run', '--config', readableConfig(chatty(`size: ${size}, keep: 1000`, '5ms'))], { ASYNCDEMO_LOG_DIR: dir });
       await daemon.waitFor(() => daemon.lines.length >= 30, 10_000, '30 lines');
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
+      // Gone at once (an rm -rf could race the daemon making its next file and fail with ENOTEMPTY).
+      const gone = `${dir}.gone`;
+      renameSync(dir, gone);
+      rmSync(gone, { recursive: true, force: true });
       const warning = await daemon.waitFor((l) => /^the log directory .* was removed while asyncdemo wrote to it: made it again/.test(l.msg), 10_000, 'the warning');
       assert.equal(warning.level, 40);
       const at = daemon.lines.indexOf(warning);
