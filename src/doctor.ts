@@ -91,7 +91,6 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
   try {
     if (!statSync(existing).isDirectory()) throw new Error(`${existing} is not a directory`);
     accessSync(existing, constants.W_OK);
-    return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
   } catch {
     return {
       ok: false,
@@ -100,6 +99,18 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
       fix: 'create it and let the service user write to it (the systemd unit does, with LogsDirectory=), or set log.file.dir',
     };
   }
+  // Anyone who can write there can plant a link where the next log file goes, or delete the logs.
+  // (A directory the daemon creates gets 755 under the usual umask, whatever its parent's mode.)
+  const mode = statSync(existing).mode & 0o7777;
+  if (existing === dir && (mode & 0o002) !== 0) {
+    return {
+      ok: false,
+      required: false,
+      text: `log directory ${dir} can be written by every user (mode ${mode.toString(8)}): anyone can plant links or delete log files there`,
+      fix: `chmod o-w ${dir}`,
+    };
+  }
+  return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
 }
 
 function codeCacheCheck(state: CodeCacheState, remake = 'node scripts/build/code-cache.mjs dist'): Check {

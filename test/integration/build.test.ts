@@ -56,7 +56,8 @@ describe('the bundle', () => {
   });
 
   it('depends on exact versions of the packages its build assumes things of, and has them installed', () => {
-    const pinned = { pino: packageJson.dependencies['pino'], 'pino-roll': packageJson.dependencies['pino-roll'], 'sonic-boom': packageJson.overrides?.['sonic-boom'] };
+    const pinned = { pino: packageJson.dependencies['pino'], 'pino-roll': packageJson.dependencies['pino-roll'], 'sonic-boom': packageJson.dependencies['sonic-boom'] };
+    assert.equal(packageJson.overrides?.['sonic-boom'], pinned['sonic-boom'], 'the override holds pino and pino-roll to the same sonic-boom');
     for (const [name, version] of Object.entries(pinned)) {
       assert.match(version ?? '', /^\d+\.\d+\.\d+$/, `${name} is not pinned to an exact version in package.json`);
       const installed = (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
