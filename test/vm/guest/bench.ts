@@ -5,13 +5,20 @@
  * to 1 ms apart. Changes are counted by gpiolib's trace (every value set on
  * the line); CPU is the unit's cgroup, children included (systemd's
  * CPUUsageNSec). `simulated` is the same daemon without GPIO: the baseline.
+ * Its own phase (`npm run test:vm -- --phase bench`), after an install.
  */
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ledConfig } from './configs.js';
-import { GpioTrace, LineSampler, OUT, restart, show, simChip, stop, writeConfig } from './lib.js';
+import { APP, GpioTrace, installFromClone, LineSampler, OUT, restart, show, simChip, stop, writeConfig } from './lib.js';
+import { existsSync } from 'node:fs';
 
 const WINDOW_MS = 4000;
+if (!existsSync(`${APP}/dist/main.js`)) {
+  const { result, ms } = installFromClone();
+  if (result.code !== 0) throw new Error(`install.sh failed:\n${result.stdout.slice(-2000)}`);
+  console.log(`installed in ${(ms / 1000).toFixed(0)} s`);
+}
 const pi = simChip('pinctrl-bcm2711');
 const gpio = (pi.base ?? 0) + 17;
 const trace = new GpioTrace();

@@ -4,7 +4,7 @@
  * on the guest's Node.js (20 or later), from the share (/mnt/vm/guest).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -113,6 +113,19 @@ export function restart(): void {
 
 export function stop(): void {
   ok(['systemctl', 'stop', 'asyncdemo'], 60_000);
+}
+
+/**
+ * A Pi owner's install: a clean clone (the share's copy of the checkout),
+ * then `sudo scripts/install.sh`, offline from the shared npm cache. Its
+ * output goes to the share as it comes. The install's result and time.
+ */
+export function installFromClone(): { result: Result; ms: number } {
+  rmSync(CLONE, { recursive: true, force: true });
+  cpSync(SRC, CLONE, { recursive: true });
+  const started = Date.now();
+  const result = run(['bash', '-o', 'pipefail', '-c', `sudo ${CLONE}/scripts/install.sh 2>&1 | tee ${OUT}/install.log`], { timeoutMs: 40 * 60_000 });
+  return { result, ms: Date.now() - started };
 }
 
 // --- the simulated GPIO chip ---------------------------------------------
