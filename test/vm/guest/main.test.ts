@@ -321,8 +321,10 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
   it('a full log filesystem: one error line, the daemon runs on, and one line when it can write again', async () => {
     stop();
     const image = '/var/tmp/asyncdemo-tiny-log.img';
-    sh(`rm -f ${image} && truncate -s 2M ${image} && mkfs.ext4 -q -F ${image} && mount -o loop ${image} ${LOG_DIR} && fallocate -l 1536K ${LOG_DIR}/filler`);
     try {
+      // A 2 MiB filesystem on the log directory, all but 64 KiB of it taken by a file the test can remove.
+      sh(`rm -f ${image} && truncate -s 2M ${image} && mkfs.ext4 -q -F ${image} && mount -o loop ${image} ${LOG_DIR}`);
+      sh(`fallocate -l $(( $(df --output=avail -B1 ${LOG_DIR} | tail -n1) - 65536 )) ${LOG_DIR}/filler`);
       writeConfig('log: {file: {size: 10m}}\ntasks:\n  writer: {autostart: true, repeat: forever, steps: [{log: "a line to fill the disk with, long enough to fill it soon"}, {sleep: 5ms}]}\n');
       const cursor = journalCursor();
       restart();
@@ -344,7 +346,7 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
   });
 
   it('leaves rotated log files for the next boot, whose clock will be behind them', async () => {
-    for (const name of readdirSync(LOG_DIR)) rmSync(`${LOG_DIR}/${name}`, { force: true });
+    for (const name of readdirSync(LOG_DIR)) rmSync(`${LOG_DIR}/${name}`, { recursive: true, force: true });
     writeConfig(rotatingConfig(10));
     restart();
     await poll(() => (readdirSync(LOG_DIR).filter((n) => LOG_FILE.test(n)).length >= KEEP + 1 ? true : undefined), 120_000, `${KEEP + 1} log files`, 250);

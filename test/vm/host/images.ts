@@ -98,7 +98,7 @@ export async function ensureImage(spec: ImageSpec, cacheDir: string, say: (line:
   mkdirSync(cacheDir, { recursive: true });
   return withLock(join(cacheDir, `${name}.lock`), async () => {
     if (existsSync(join(dir, 'versions.json'))) return imageAt(spec, dir, key, undefined);
-    for (const old of readdirSync(cacheDir).filter((n) => n.startsWith(`${name}-`) && n !== `${name}-${key}`)) {
+    for (const old of readdirSync(cacheDir).filter((n) => n.startsWith(`${name}-`) && !n.startsWith(`${name}-${key}`))) {
       say(`removing the outdated image ${old}`);
       rmSync(join(cacheDir, old), { recursive: true, force: true });
     }
