@@ -3,7 +3,8 @@
  * their own kernels, a gpio-sim chip posing as the Pi's GPIO controller, and
  * systemd as PID 1. `npm run test:vm` (amd64: trixie and bookworm),
  * `npm run test:vm -- --arch arm64` (trixie), `--image NAME` for one image,
- * `--keep` to keep the guest's disk and share. Needs root. Images are cached
+ * `--keep` to keep the guest's disk and share, `--jobs 1` for one image at
+ * a time (default: two side by side). Needs root. Images are cached
  * in $ASYNCDEMO_VM_CACHE (default /var/cache/asyncdemo-vm), keyed by a hash
  * of their recipe (test/vm/image/). What each phase checks is in
  * test/vm/guest/*.test.ts; the README's "VM suite" says what and why.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     image: { type: 'string', multiple: true },
     phase: { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
+    jobs: { type: 'string', default: '2' },
   },
 });
 const arch = values.arch as Arch;
@@ -210,10 +212,18 @@ async function main(): Promise<void> {
     skip(`the npm cache for the guests could not be filled: ${(error as Error).message.split('\n')[0]}`);
   }
   const reports: ImageReport[] = [];
-  for (const suite of suites) {
-    const report = await runImage({ suite, arch }, npmCache);
-    if (report !== undefined) reports.push(report);
-  }
+  // Side by side by default: much of a guest's time is waiting (boots, sleep steps, the
+  // watchdog), so two guests on two cores finish well before one after the other would.
+  const jobs = Math.max(1, Number(values.jobs));
+  const queue = [...suites];
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      for (let suite = queue.shift(); suite !== undefined; suite = queue.shift()) {
+        const report = await runImage({ suite, arch }, npmCache);
+        if (report !== undefined) reports.push(report);
+      }
+    }),
+  );
   const total = { pass: 0, fail: 0, skipped: 0 };
   console.log('# vm: summary');
   for (const r of reports) {
