@@ -4,7 +4,8 @@
  * systemd as PID 1. `npm run test:vm` (amd64: trixie and bookworm),
  * `npm run test:vm -- --arch arm64` (trixie), `--image NAME` for one image,
  * `--keep` to keep the guest's disk and share, `--jobs 1` for one image at
- * a time (default: two side by side). Needs root. Images are cached
+ * a time (default: two side by side), `--grep PATTERN` for the checks whose
+ * names match. Needs root. Images are cached
  * in $ASYNCDEMO_VM_CACHE (default /var/cache/asyncdemo-vm), keyed by a hash
  * of their recipe (test/vm/image/). What each phase checks is in
  * test/vm/guest/*.test.ts; the README's "VM suite" says what and why.
@@ -25,9 +26,14 @@ const { values } = parseArgs({
     phase: { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
     jobs: { type: 'string', default: '2' },
+    grep: { type: 'string' },
   },
 });
 const arch = values.arch as Arch;
+if (values.grep !== undefined && !/^[\w.|-]+$/.test(values.grep)) {
+  console.error('test:vm: --grep is a test name pattern of letters, digits and . | - (it travels on the kernel command line)');
+  process.exit(64);
+}
 if (arch !== 'amd64' && arch !== 'arm64') {
   console.error(`test:vm: --arch is amd64 or arm64, not ${String(values.arch)}`);
   process.exit(64);
@@ -153,6 +159,7 @@ async function runImage(spec: ImageSpec, npmCache: string): Promise<ImageReport 
           console: join(runDir, `${phase.name}.console`),
           timeoutMs: phase.timeoutMs,
           rtcBase,
+          ...(values.grep === undefined ? {} : { grep: values.grep }),
           ...(phase.cut === true ? { cutWhen: join('out', 'cut.ready') } : {}),
         },
         () => log.poll(),

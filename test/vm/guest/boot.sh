@@ -28,8 +28,9 @@ case "$1" in
     echo "asyncdemo-vm: phase $phase starting at $(date -u +%FT%TZ), up $(cut -d' ' -f1 /proc/uptime) s" | tee "$out/$phase.started"
     code=0
     if [ -f "$here/$phase.test.js" ]; then
+      grep=$(param asyncdemo.grep || true)
       # spec for people (followed live by the host), TAP for the host's count.
-      node --test --test-concurrency=1 \
+      node --test --test-concurrency=1 ${grep:+--test-name-pattern="$grep"} \
         --test-reporter=spec --test-reporter-destination="$out/$phase.log" \
         --test-reporter=tap --test-reporter-destination="$out/$phase.tap" \
         "$here/$phase.test.js" || code=$?

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO } from './paths.js';
 
@@ -108,8 +109,12 @@ export async function ensureImage(spec: ImageSpec, cacheDir: string, say: (line:
     const partial = `${dir}.partial`;
     rmSync(partial, { recursive: true, force: true });
     const out = createWriteStream(log);
+    // The build runs from a copy of the recipe: the image is the one its key names even if the
+    // checkout changes meanwhile (bash reads a script as it runs it; an edit broke a 50-minute build).
+    const recipe = mkdtempSync(join(tmpdir(), 'asyncdemo-vm-recipe-'));
+    cpSync(RECIPE, recipe, { recursive: true });
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('bash', [join(RECIPE, 'build.sh'), spec.suite, spec.arch, partial], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('bash', [join(recipe, 'build.sh'), spec.suite, spec.arch, partial], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(out, { end: false });
       child.stderr.pipe(out, { end: false });
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -119,6 +124,7 @@ export async function ensureImage(spec: ImageSpec, cacheDir: string, say: (line:
       child.once('close', resolve);
     });
     out.end();
+    rmSync(recipe, { recursive: true, force: true });
     if (code !== 0) {
       rmSync(partial, { recursive: true, force: true });
       const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');

@@ -43,6 +43,8 @@ export interface BootOptions {
   readonly rtcBase?: string;
   /** The header chip gpio-sim makes at boot, LABEL:LINES. */
   readonly chip?: string;
+  /** Only the checks whose names match (node --test-name-pattern). */
+  readonly grep?: string;
   /** A file in the share whose appearance means: cut the power now (kill QEMU). */
   readonly cutWhen?: string;
   readonly memoryMiB?: number;
@@ -104,6 +106,7 @@ function qemuArgs(o: BootOptions): string[] {
     'panic=-1',
     `asyncdemo.phase=${o.phase}`,
     ...(o.chip === undefined ? [] : [`asyncdemo.chip=${o.chip}`]),
+    ...(o.grep === undefined ? [] : [`asyncdemo.grep=${o.grep}`]),
   ].join(' ');
   const accel =
     o.accel === 'kvm'
