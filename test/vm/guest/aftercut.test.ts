@@ -43,9 +43,10 @@ describe('the boot after a power cut while the daemon wrote', () => {
       });
     }
     metric('powerCut', { files, lines, afterCut, broken: broken.length });
-    t.diagnostic(`${files.length} files, ${lines} lines, ${afterCut} of them written after the cut`);
+    t.diagnostic(`${files.length} files, ${lines} lines, ${lines - afterCut} of them from before the cut`);
     assert.deepEqual(broken, [], 'every line is whole JSON');
     assert.ok(afterCut > 0, 'the new run wrote to the files');
+    assert.ok(lines > afterCut, 'the lines written before the cut are among those checked');
     assert.ok(files.length <= KEEP + 1, `at most ${KEEP + 1} files: ${files.join(', ')}`);
   });
 });

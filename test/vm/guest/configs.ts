@@ -19,8 +19,8 @@ export const KEEP = 3;
  * Small files that rotate every second or so: a directory of rotated files
  * at once, for the clock and power-cut faults.
  */
-export function rotatingConfig(stepMs: number): string {
-  return `log: {level: info, file: {size: 16k, keep: ${KEEP}, frequency: daily}}
+export function rotatingConfig(stepMs: number, size = '16k'): string {
+  return `log: {level: info, file: {size: ${size}, keep: ${KEEP}, frequency: daily}}
 tasks:
   ticker:
     autostart: true
@@ -29,8 +29,12 @@ tasks:
 `;
 }
 
-/** The config in place when the power is cut (the after-cut boot checks it is intact). */
-export const CUT_CONFIG = rotatingConfig(5);
+/**
+ * The config in place when the power is cut (the after-cut boot checks it is
+ * intact). Files of 1 MiB: the file being written at the cut is still there
+ * when the boot after it looks, though the daemon is back and writing.
+ */
+export const CUT_CONFIG = rotatingConfig(5, '1m');
 
 /** The file asyncdemo writes its logs to, by name: asyncdemo.2026-11-24.1.log. */
 export const LOG_FILE = /^asyncdemo\.\d{4}-\d{2}-\d{2}\.\d+\.log$/;
