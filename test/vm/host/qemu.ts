@@ -111,9 +111,9 @@ function qemuArgs(o: BootOptions): string[] {
   const accel =
     o.accel === 'kvm'
       ? ['-accel', 'kvm', '-cpu', 'host']
-      : // QEMU's own emulation. pauth-impdef: arm64 pointer authentication with
-        // QEMU's cheap algorithm instead of QARMA, several times faster under TCG.
-        ['-accel', 'tcg,thread=multi', '-cpu', amd64 ? 'max' : 'max,pauth-impdef=on'];
+      : // QEMU's own emulation. arm64: a Pi 4's Cortex-A72, not "max" (with max,
+        // npm segfaulted in the guest under QEMU 7.2).
+        ['-accel', 'tcg,thread=multi', '-cpu', amd64 ? 'max' : 'cortex-a72'];
   return [
     ...(amd64 ? ['-machine', 'q35'] : ['-machine', 'virt']),
     ...accel,
