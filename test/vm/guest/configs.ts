@@ -36,5 +36,5 @@ tasks:
  */
 export const CUT_CONFIG = rotatingConfig(5, '1m');
 
-/** The file asyncdemo writes its logs to, by name: asyncdemo.2026-11-24.1.log. */
-export const LOG_FILE = /^asyncdemo\.\d{4}-\d{2}-\d{2}\.\d+\.log$/;
+/** A file asyncdemo writes its logs to, by name: asyncdemo.12.log (numbered in write order, not by date). */
+export const LOG_FILE = /^asyncdemo\.\d+\.log$/;
