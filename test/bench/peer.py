@@ -1,5 +1,5 @@
 """The Python asyncio peer of the benchmarks: the same workloads, written the way the tutorial
-(../shared/seed/SCENARIOS.md) writes them.
+(README.md, "Scenarios") writes them.
 
 Each task is a coroutine that logs with `logging` and waits with `asyncio.sleep`, started with
 `asyncio.ensure_future` on a loop that runs forever, as in the tutorial's asynctest.py. The

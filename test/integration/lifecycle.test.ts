@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startDaemon, tempDir } from '../helpers/daemon.js';
+import { ROOT, startDaemon, tempDir } from '../helpers/daemon.js';
 
 function configFile(text: string): string {
   const path = join(tempDir(), 'config.yaml');
@@ -36,6 +39,25 @@ describe('stopping', () => {
       assert.ok(!texts.includes('sleeper[2] never'));
     });
   }
+
+  it('Ctrl-C on `npm start` (SIGINT to its process group): the daemon cancels its tasks and exits 0, npm reports 130, as the README says', async () => {
+    // Its own process group, as a terminal's foreground job: the kill below reaches npm and the daemon alike.
+    const npm = spawn('npm', ['start', '--', '--config', configFile(TWO_TASKS)], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ASYNCDEMO_LOG_DIR: tempDir() } });
+    let out = '';
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    npm.stderr.resume();
+    const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('going to sleep') && Date.now() < deadline) await Promise.race([once(npm.stdout, 'data'), exited]);
+    assert.ok(out.includes('going to sleep'), `the daemon started under npm:\n${out}`);
+    process.kill(-(npm.pid as number), 'SIGINT');
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm did not exit within 10 s:\n${out}`)), 10_000).unref());
+    const [code, signal] = await Promise.race([exited, timeout]);
+    assert.match(out, /sleeper\[1\] cancelled: stopping \(SIGINT\)|"task":"sleeper","step":1,"msg":"cancelled: stopping \(SIGINT\)"/, out);
+    assert.match(out, /stopped after \d+ steps/, 'the daemon stopped cleanly, which is its exit 0');
+    // What a shell's $? shows: npm ends by re-raising SIGINT on itself, 128 + 2.
+    assert.equal(code ?? 128 + (signal === null ? 0 : constants.signals[signal]), 130);
+  });
 
   it('debug mode lists the tasks still pending at shutdown', async () => {
     const daemon = startDaemon(['run', '--config', configFile(`debug: {enabled: true}\n${TWO_TASKS}`)]);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { EXAMPLES, startDaemon, type Line } from '../helpers/daemon.js';
 
 /**
- * The tutorial's scenarios (../shared/seed/SCENARIOS.md) through the real CLI.
+ * The tutorial's scenarios (README.md, "Scenarios") through the real CLI.
  * Order is exact; times are checked against generous bounds, because a loaded
  * CI machine is not a benchmark (the timing figures live in test/bench).
  */
