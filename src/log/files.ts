@@ -6,6 +6,7 @@ import { describeError, LogFileWriter } from './file-writer.js';
 import { systemLogClock, type LogClock } from './log-clock.js';
 import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
 import { startFileName, type RollingStream } from './pino-roll-internals.js';
+import { cutTornTail } from './torn-tail.js';
 
 export type FileSettings = Settings['log']['file'];
 
@@ -62,6 +63,7 @@ export async function openLogFiles(settings: FileSettings, { report = () => {}, 
   let claim: Claim | undefined;
   try {
     start = startFileName(dir, LOG_BASENAME);
+    cutTornTail(start, report);
     claim = claimLogFile(start, report);
     pointCurrentLink(dir, start, report);
   } catch (error) {
