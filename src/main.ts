@@ -17,6 +17,7 @@ import { ConfigError, GpioUnavailableError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
+import { isJournalStream } from './log/journal.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { listenToProcess } from './signals.js';
 import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
@@ -51,7 +52,9 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
         return ExitCode.ok;
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`asyncdemo: ${error.message}\n`);
+        // Under systemd (ExecReload= runs check-config) the reason reaches the journal at err priority.
+        const prefix = isJournalStream(2, env['JOURNAL_STREAM']) ? '<3>' : '';
+        process.stderr.write(`asyncdemo: ${error.message}\n`.replace(/^(?=.)/gm, prefix));
         return ExitCode.config;
       }
     }
