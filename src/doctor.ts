@@ -4,7 +4,7 @@ import { childProcess } from './child-process.js';
 import type { CodeCacheState } from './code-cache.js';
 import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
-import { gpiosetVersion, listGpioDevices } from './led/chardev.js';
+import { listGpioDevices, pythonVersion } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
 import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
@@ -31,8 +31,8 @@ export interface DoctorProbes {
   readonly devDir?: string;
   readonly loadOnoff?: () => OnoffGpioClass | undefined;
   readonly loadSdNotify: () => unknown;
-  /** gpioset --version's first line, or undefined when it does not run. */
-  readonly gpiosetVersion?: () => string | undefined;
+  /** python3 --version, or undefined when it does not run. */
+  readonly pythonVersion?: () => string | undefined;
   /** What the daemon would pick for the LED: select.ts with a silent logger. */
   readonly chooseLed: (led: Config['settings']['led']) => LedChoice;
   /** The uid and group names of the user running doctor. */
@@ -172,16 +172,16 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
 
   const devDir = probes.devDir ?? '/dev';
   const devices = listGpioDevices(devDir);
-  const gpioset = (probes.gpiosetVersion ?? (() => gpiosetVersion()?.line))();
+  const python = (probes.pythonVersion ?? (() => pythonVersion()))();
   if (devices.length === 0) {
     checks.push({ ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' });
   } else {
     checks.push({ ok: true, required: false, text: `GPIO character devices: ${devices.map((d) => `${devDir}/${d}`).join(', ')}` });
   }
   checks.push(
-    gpioset !== undefined
-      ? { ok: true, required: false, text: `gpioset: ${gpioset}` }
-      : { ok: false, required: false, text: 'gpioset (libgpiod) is not installed: the character-device LED backend needs it', fix: 'sudo apt install gpiod' },
+    python !== undefined
+      ? { ok: true, required: false, text: `${python} runs the character-device LED's helper` }
+      : { ok: false, required: false, text: 'python3 does not run: the character-device LED backend needs it', fix: 'sudo apt install python3' },
   );
 
   const user = (probes.user ?? currentUser)();

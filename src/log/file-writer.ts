@@ -256,6 +256,11 @@ export class LogFileWriter {
     } catch (error) {
       prepError = error;
     }
+    // The directory vanished between the check and the claim (renamed or removed in that instant): look again.
+    if (prepError !== undefined && (prepError as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(this.#dir) && attempt < 3) {
+      claim?.close();
+      return this.#roll(pending, attempt + 1);
+    }
     // A roll pino-roll decided on happens at the next tick anyway; run it now, so nothing is written to the full file meanwhile.
     if (!pending) {
       if (prepError !== undefined) return this.#rollFailed(prepError, redo);
@@ -268,6 +273,8 @@ export class LogFileWriter {
     claim?.close();
     if (stream.fd === fd) {
       forgetFailedReopen(stream);
+      // As above, but between the claim and pino-roll's open.
+      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' && !existsSync(this.#dir) && attempt < 3) return this.#roll(false, attempt + 1);
       return this.#rollFailed(error ?? prepError ?? new Error('pino-roll did not roll'), redo);
     }
     this.#inFile = [];

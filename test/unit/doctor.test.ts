@@ -36,7 +36,7 @@ function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): Doct
     devDir: '/nonexistent',
     loadOnoff: () => undefined,
     loadSdNotify: () => () => {},
-    gpiosetVersion: () => 'gpioset (libgpiod) v1.6.3',
+    pythonVersion: () => 'Python 3.11.2',
     chooseLed: () => ({ backend: undefined, line: 'LED: GPIO is not usable, using a simulated LED instead: no sysfs GPIO', fellBack: true }),
     user: () => ({ uid: 1000, groups: ['pi', 'gpio'] }),
     gpioGroupExists: () => true,
@@ -54,12 +54,12 @@ describe('asyncdemo doctor', () => {
   });
 
   it('every ✗ comes with its fix; warnings alone exit 0', () => {
-    const checks = runDoctor(probes({ loadSdNotify: () => undefined, gpiosetVersion: () => undefined }));
+    const checks = runDoctor(probes({ loadSdNotify: () => undefined, pythonVersion: () => undefined }));
     const failed = checks.filter((c) => !c.ok);
     assert.ok(failed.length >= 4, JSON.stringify(failed));
     for (const check of failed) assert.ok(check.fix !== undefined && check.fix.length > 0, `${check.text} has a fix`);
     assert.ok(failed.some((c) => c.text.startsWith('systemd binding (sd-notify) is not installed') && /apt install libsystemd-dev/.test(c.fix ?? '')));
-    assert.ok(failed.some((c) => c.text.startsWith('gpioset (libgpiod) is not installed') && c.fix === 'sudo apt install gpiod'));
+    assert.ok(failed.some((c) => c.text.startsWith('python3 does not run') && c.fix === 'sudo apt install python3'));
     const report = formatReport(checks);
     assert.equal(report.ok, true);
     assert.match(report.text, /^✓ Node\.js v20\.20\.2/m);

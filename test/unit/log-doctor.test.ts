@@ -17,7 +17,7 @@ function probes(logDir: string): DoctorProbes {
     devDir: '/nonexistent',
     loadOnoff: () => undefined,
     loadSdNotify: () => () => {},
-    gpiosetVersion: () => undefined,
+    pythonVersion: () => undefined,
     chooseLed: () => ({ backend: undefined, line: 'LED: simulated', fellBack: false }),
     user: () => ({ uid: 1000, groups: ['gpio'] }),
     gpioGroupExists: () => true,
