@@ -67,11 +67,12 @@ fi
 NODE=$(command -v node)
 say "using Node.js $(node --version) at $NODE"
 
-# Build tools for the native modules: sd-notify (libsystemd-dev) and onoff's epoll;
-# gpiod for the GPIO character-device LED backend.
+# Build tools for the native modules: sd-notify (libsystemd-dev) and onoff's epoll.
+# python3: node-gyp needs it, and the GPIO character-device LED drives the line
+# through a python3 helper (src/led/line-helper.ts), so no gpiod package.
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 packages=()
-for p in build-essential python3 gpiod; do installed "$p" || packages+=("$p"); done
+for p in build-essential python3; do installed "$p" || packages+=("$p"); done
 if [ ! -e /usr/include/node/node.h ] && [ ! -e "$(dirname "$(dirname "$NODE")")/include/node/node.h" ]; then
   installed libnode-dev || packages+=(libnode-dev) # Debian's node keeps its headers there; node-gyp needs them
 fi
@@ -96,6 +97,9 @@ if [ "${#packages[@]}" -gt 0 ]; then
 else
   say "build tools present"
 fi
+# The service runs python3 from its PATH for the character-device LED, with the modules the helper imports.
+python3 -I -S -c 'import errno, fcntl, json, os, re, signal, struct, sys' >>"$LOG" 2>&1 \
+  || say "warning: python3 does not run the GPIO helper; the character-device LED falls back to a simulated one (fix: sudo apt-get install --reinstall python3)"
 
 # The service user, in the gpio group (Raspberry Pi OS has it; elsewhere it is created, empty).
 if ! getent group gpio >/dev/null; then
@@ -178,7 +182,12 @@ if [ -d /run/systemd/system ]; then
   systemctl enable --quiet asyncdemo.service
   say "starting asyncdemo (returns once it is ready)"
   systemctl restart asyncdemo.service || die "asyncdemo did not start; see: journalctl -u asyncdemo -p warning"
-  say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo status)"
+  # Name only commands this release has.
+  if "$BIN" --help 2>/dev/null | grep -q '^  asyncdemo status'; then
+    say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo status)"
+  else
+    say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo print-config)"
+  fi
 else
   say "systemd is not running here; start it later with: sudo systemctl enable --now asyncdemo"
 fi
