@@ -53,7 +53,10 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     sandbox = bootSandbox();
     sandbox.ok(['useradd', '--create-home', '--groups', 'adm', 'pi']);
   });
-  after(() => sandbox?.kill());
+  after(() => {
+    sandbox?.run(['userdel', '--remove', 'pi']);
+    sandbox?.kill();
+  });
 
   it('install.sh prints its own lines only, puts asyncdemo on the PATH, and the journal has no warning caused by the install or the unit', () => {
     const cursor = cursorNow();
@@ -67,6 +70,8 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     for (const command of install.stdout.matchAll(/(?:with|and): ((?:journalctl|asyncdemo|systemctl) [^)\n]*)/g)) {
       const name = (command[1] ?? '').split(' ')[0] ?? '';
       assert.equal(sandbox.run(['sh', '-c', `command -v ${name}`]).code, 0, `${name} named by the installer does not exist`);
+      const sub = /^asyncdemo ([a-z-]+)/.exec(command[1] ?? '')?.[1];
+      if (sub !== undefined) assert.match(sandbox.ok(['asyncdemo', '--help']), new RegExp(`^  asyncdemo ${sub}\\b`, 'm'), `asyncdemo ${sub} named by the installer does not exist`);
     }
     sandbox.write(CONFIG, TEST_CONFIG);
     sandbox.ok(['systemctl', 'reload', 'asyncdemo']);
@@ -76,7 +81,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     assert.equal(warnings.trim(), '', `journalctl -p warning after install, start, reload, stop and start:\n${warnings}`);
   });
 
-  it('a user in adm reads the logs and the config, and runs check-config, print-config and doctor without sudo', () => {
+  it('a user in adm reads the logs and the config and runs check-config and doctor without sudo; doctor tells a user outside adm how to read the logs', () => {
     poll(() => (asPi('ls /var/log/asyncdemo').stdout.includes('current.log') ? true : undefined), 10_000, 'current.log listed by pi');
     const tail = asPi('tail -n 50 /var/log/asyncdemo/current.log');
     assert.equal(tail.code, 0, tail.stderr);
@@ -85,14 +90,57 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     const check = asPi(`asyncdemo check-config ${CONFIG}`);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /OK \(1 task; at boot: steady\)/);
-    const print = asPi(`asyncdemo print-config --config ${CONFIG}`);
-    assert.equal(print.code, 0, print.stderr);
-    assert.match(print.stdout, /log\.file\.dir = "\/var\/log\/asyncdemo"/);
     const doctor = asPi('asyncdemo doctor');
     assert.doesNotMatch(doctor.stdout, /invalid config|EACCES/);
-    // A user not in adm reads neither the logs nor, by systemd's rules, the journal.
+    assert.match(doctor.stdout, /^✓ config \/etc\/asyncdemo\/config\.yaml is valid \(1 task\)$/m);
+    // The service writes its log directory; pi, in adm, reads it.
+    assert.match(doctor.stdout, /^✓ the service's log directory \/var\/log\/asyncdemo \(asyncdemo:adm, mode 2750\): the service writes it, this user reads it$/m);
+    // A user not in adm reads neither the logs nor, by systemd's rules, the journal; doctor says so, with the fix.
     sandbox.ok(['useradd', '--create-home', 'guest']);
-    assert.notEqual(sandbox.run(['runuser', '-u', 'guest', '--', 'ls', '/var/log/asyncdemo']).code, 0);
+    try {
+      assert.notEqual(sandbox.run(['runuser', '-u', 'guest', '--', 'ls', '/var/log/asyncdemo']).code, 0);
+      const guestDoctor = sandbox.run(['runuser', '-u', 'guest', '--', 'asyncdemo', 'doctor'], 60_000);
+      assert.match(guestDoctor.stdout, /^✗ the service's log directory \/var\/log\/asyncdemo \(asyncdemo:adm, mode 2750\) cannot be read by this user \(not root, not in adm\)\n {4}fix: read the logs as a user in adm: sudo usermod -aG adm guest \(then log in again\), or with sudo$/m);
+    } finally {
+      sandbox.ok(['userdel', '--remove', 'guest']);
+    }
+  });
+
+  it("print-config, run by a user in adm, describes the service: its config file, its unit's Environment= with the file that set it, its log directory", () => {
+    sandbox.write('/etc/systemd/system/asyncdemo.service.d/debug.conf', '[Service]\nEnvironment=ASYNCDEMO_DEBUG=yes\n');
+    sandbox.ok(['systemctl', 'daemon-reload']);
+    try {
+      for (const command of ['asyncdemo print-config', `asyncdemo print-config --config ${CONFIG}`]) {
+        const print = asPi(command);
+        assert.equal(print.code, 0, print.stderr);
+        assert.match(print.stdout, /^# \/etc\/asyncdemo\/config\.yaml \(the service's config, as \/etc\/systemd\/system\/asyncdemo\.service runs it/, command);
+        assert.match(print.stdout, /^log\.file\.dir = "\/var\/log\/asyncdemo" +# environment LOGS_DIRECTORY \(unit Environment= in \/etc\/systemd\/system\/asyncdemo\.service\)$/m, command);
+        assert.match(print.stdout, /^debug\.enabled = true +# environment ASYNCDEMO_DEBUG \(unit Environment= in \/etc\/systemd\/system\/asyncdemo\.service\.d\/debug\.conf\)$/m, command);
+        assert.match(print.stdout, /^tasks:\n {2}steady:/m, command);
+      }
+      // This shell's environment is not the service's.
+      assert.match(asPi('ASYNCDEMO_LOG_LEVEL=trace asyncdemo print-config').stdout, /^log\.level = "info" +# default$/m);
+      // The checkout's view, one flag away: this shell's environment, the config's own defaults.
+      const checkout = asPi(`asyncdemo print-config --checkout --config ${CONFIG}`);
+      assert.equal(checkout.code, 0, checkout.stderr);
+      assert.match(checkout.stdout, /^# \/etc\/asyncdemo\/config\.yaml \(from --config\)$/m);
+      assert.match(checkout.stdout, /^log\.file\.dir = "logs" +# default$/m);
+      assert.match(checkout.stdout, /^debug\.enabled = false +# default$/m);
+    } finally {
+      sandbox.ok(['rm', '/etc/systemd/system/asyncdemo.service.d/debug.conf']);
+      sandbox.ok(['systemctl', 'daemon-reload']);
+    }
+  });
+
+  it('doctor, run by a user in adm who cannot read the config, says "permission denied" with a fix, not "invalid config"', () => {
+    sandbox.ok(['chmod', '0600', CONFIG]);
+    try {
+      const doctor = asPi('asyncdemo doctor');
+      assert.match(doctor.stdout, /^✗ cannot read the config \/etc\/asyncdemo\/config\.yaml: permission denied; run as root or a user in adm\n {4}fix: sudo chmod 0644 \/etc\/asyncdemo\/config\.yaml/m);
+      assert.doesNotMatch(doctor.stdout, /invalid config|edit the file/);
+    } finally {
+      sandbox.ok(['chmod', '0644', CONFIG]);
+    }
   });
 
   it('any number of manual restarts work', () => {
