@@ -67,7 +67,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     assert.equal(sandbox.ok(['sh', '-c', 'command -v asyncdemo']).trim(), '/usr/local/bin/asyncdemo');
     assert.match(sandbox.ok(['asyncdemo', '--version']), /^asyncdemo \d+\.\d+\.\d+ \(Node\.js v\d+/);
     // Every command a message names exists.
-    for (const command of install.stdout.matchAll(/(?:with|and): ((?:journalctl|asyncdemo|systemctl) [^)\n]*)/g)) {
+    for (const command of install.stdout.matchAll(/(?:with|and): ((?:journalctl|asyncdemo|systemctl) [^()\n]*)/g)) {
       const name = (command[1] ?? '').split(' ')[0] ?? '';
       assert.equal(sandbox.run(['sh', '-c', `command -v ${name}`]).code, 0, `${name} named by the installer does not exist`);
       const sub = /^asyncdemo ([a-z-]+)/.exec(command[1] ?? '')?.[1];
