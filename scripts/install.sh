@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Installs asyncdemo as a systemd service, from this checkout. Idempotent: run
-# it again after `git pull` to update. Needs root. Prints what it does.
+# it again after `git pull` to update. Needs root. Prints one line per thing it
+# does; the output of the tools it runs goes to a log, shown only when one fails.
 #
 #   sudo scripts/install.sh
 #
-# App: /opt/asyncdemo (production dependencies only). Config:
-# /etc/asyncdemo/config.yaml (never overwritten once there). Logs: the journal
-# and /var/log/asyncdemo. Unit: /etc/systemd/system/asyncdemo.service.
+# App: /opt/asyncdemo (production dependencies only), the command
+# /usr/local/bin/asyncdemo. Config: /etc/asyncdemo/config.yaml (replaced at an
+# upgrade only while it is the default an earlier install put there, as dpkg
+# does with conffiles). Logs: the journal and /var/log/asyncdemo, readable by
+# the adm group. Unit: /etc/systemd/system/asyncdemo.service. What it created
+# is recorded in /var/lib/asyncdemo/install.state for uninstall.sh --purge.
 set -euo pipefail
 
 APP=/opt/asyncdemo
 CONF_DIR=/etc/asyncdemo
+CONFIG=$CONF_DIR/config.yaml
 UNIT=/etc/systemd/system/asyncdemo.service
+BIN=/usr/local/bin/asyncdemo
+STATE_DIR=/var/lib/asyncdemo
+STATE=$STATE_DIR/install.state
 SERVICE_USER=asyncdemo
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -20,13 +28,35 @@ die() { printf 'asyncdemo install: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run me as root: sudo $0"
 
+LOG=$(mktemp /tmp/asyncdemo-install.XXXXXX.log)
+trap 'rm -f "$LOG"' EXIT
+# Runs a command with its output in the log; on failure shows the log's end and stops.
+quietly() {
+  if ! "$@" >>"$LOG" 2>&1; then
+    printf 'asyncdemo install: failed: %s\n' "$*" >&2
+    tail -n 30 "$LOG" >&2
+    exit 1
+  fi
+}
+
+# What this script created, so that --purge removes only that (key=value lines).
+mkdir -p "$STATE_DIR"
+chmod 0755 "$STATE_DIR"
+touch "$STATE"
+state_get() { sed -n "s/^$1=//p" "$STATE" | tail -n 1; }
+state_set() {
+  grep -v "^$1=" "$STATE" >"$STATE.tmp" || true
+  printf '%s=%s\n' "$1" "$2" >>"$STATE.tmp"
+  mv "$STATE.tmp" "$STATE"
+}
+
 # Node.js 20 or later.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if ! command -v node >/dev/null || [ "$(node_major)" -lt 20 ]; then
   candidate=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ {print $2}' | sed 's/^[0-9]*://; s/[^0-9].*//')
   if [ -n "${candidate:-}" ] && [ "$candidate" -ge 20 ] 2>/dev/null; then
     say "installing Node.js $candidate from apt"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
   else
     die "asyncdemo needs Node.js 20 or later; this machine has $(node --version 2>/dev/null || echo none), and apt offers ${candidate:-none}.
   On Raspberry Pi OS bookworm (Node 18), install Node.js 20 from NodeSource:
@@ -37,36 +67,57 @@ fi
 NODE=$(command -v node)
 say "using Node.js $(node --version) at $NODE"
 
-# Build tools for the native modules: sd-notify (libsystemd-dev) and onoff's epoll;
-# gpiod for the GPIO character-device LED backend.
-packages=(build-essential python3 libsystemd-dev gpiod)
+# Build tools for the native modules: sd-notify (libsystemd-dev) and onoff's epoll.
+# python3: node-gyp needs it, and the GPIO character-device LED drives the line
+# through a python3 helper (src/led/line-helper.ts), so no gpiod package.
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+packages=()
+for p in build-essential python3; do installed "$p" || packages+=("$p"); done
 if [ ! -e /usr/include/node/node.h ] && [ ! -e "$(dirname "$(dirname "$NODE")")/include/node/node.h" ]; then
-  packages+=(libnode-dev) # Debian's node keeps its headers there; node-gyp needs them
+  installed libnode-dev || packages+=(libnode-dev) # Debian's node keeps its headers there; node-gyp needs them
 fi
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# libsystemd-dev must be the version of the installed libsystemd0: a newer one
+# would pull an upgrade of systemd itself in with it.
+if ! installed libsystemd-dev; then
+  libsystemd=$(dpkg-query -W -f='${Version}' libsystemd0 2>/dev/null || true)
+  if [ -n "$libsystemd" ] && apt-cache madison libsystemd-dev 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$libsystemd"; then
+    packages+=("libsystemd-dev=$libsystemd")
+  else
+    packages+=(libsystemd-dev)
+  fi
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  quietly env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  # Say plainly what else installing them would upgrade, before it does.
+  upgrades=$(DEBIAN_FRONTEND=noninteractive apt-get install -s --no-install-recommends "${packages[@]}" 2>/dev/null \
+    | awk '/^Inst / && $3 ~ /^\[/ {gsub(/[][]/, "", $3); gsub(/\(/, "", $4); printf "%s%s %s -> %s", sep, $2, $3, $4; sep=", "}')
+  say "installing ${packages[*]}"
+  [ -z "$upgrades" ] || say "this also upgrades: $upgrades (the archive has no libsystemd-dev matching the installed libsystemd0)"
+  quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 else
   say "build tools present"
 fi
+# The service runs python3 from its PATH for the character-device LED, with the modules the helper imports.
+python3 -I -S -c 'import errno, fcntl, json, os, re, signal, struct, sys' >>"$LOG" 2>&1 \
+  || say "warning: python3 does not run the GPIO helper; the character-device LED falls back to a simulated one (fix: sudo apt-get install --reinstall python3)"
 
 # The service user, in the gpio group (Raspberry Pi OS has it; elsewhere it is created, empty).
-getent group gpio >/dev/null || { say "creating group gpio"; groupadd --system gpio; }
+if ! getent group gpio >/dev/null; then
+  say "creating group gpio"
+  groupadd --system gpio
+  state_set created_group_gpio yes
+fi
 if ! id "$SERVICE_USER" >/dev/null 2>&1; then
   say "creating user $SERVICE_USER"
   useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
+  state_set created_user yes
 fi
 id -nG "$SERVICE_USER" | tr ' ' '\n' | grep -qx gpio || { say "adding $SERVICE_USER to group gpio"; usermod -aG gpio "$SERVICE_USER"; }
 
 # Build in the checkout if it has not been built.
 if [ ! -f "$SRC/dist/main.js" ]; then
   say "building in $SRC (npm ci)"
-  (cd "$SRC" && npm ci --no-audit --no-fund)
+  (cd "$SRC" && quietly npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # The app, with production dependencies only. The bundle in dist/ holds the
@@ -75,40 +126,68 @@ say "installing the app in $APP"
 mkdir -p "$APP"
 rm -rf "$APP/dist"
 cp -a "$SRC/dist" "$SRC/config" "$SRC/deploy" "$SRC/scripts" "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$APP/"
-(cd "$APP" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error \
-  && npm rebuild sd-notify epoll --loglevel=error) \
-  || say "warning: a native module did not build; asyncdemo runs without it (asyncdemo doctor says what is missing)"
+(cd "$APP" && quietly npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
+(cd "$APP" && quietly npm rebuild sd-notify epoll --loglevel=error) \
+  || say "warning: a native module did not build; asyncdemo doctor says what is missing"
 # The V8 code cache fits only the Node that made it: make it with the service's.
-"$NODE" "$APP/scripts/build/code-cache.mjs" "$APP/dist" >/dev/null \
+"$NODE" "$APP/scripts/build/code-cache.mjs" "$APP/dist" >>"$LOG" 2>&1 \
   || say "warning: could not make the code cache; asyncdemo starts a little slower without it"
 chown -R root:root "$APP"
 
-# The config: installed once, never overwritten.
-mkdir -p "$CONF_DIR"
-if [ ! -e "$CONF_DIR/config.yaml" ]; then
-  say "installing the config $CONF_DIR/config.yaml"
-  install -m 0640 -o root -g "$SERVICE_USER" "$SRC/config/default.yaml" "$CONF_DIR/config.yaml"
-elif cmp -s "$SRC/config/default.yaml" "$CONF_DIR/config.yaml"; then
-  say "config $CONF_DIR/config.yaml unchanged"
+# The command, with the service's node (the code cache fits only it).
+say "installing the command $BIN"
+cat >"$BIN.tmp" <<EOF
+#!/bin/sh
+# asyncdemo's command line, installed by scripts/install.sh.
+exec $NODE $APP/dist/main.js "\$@"
+EOF
+chmod 0755 "$BIN.tmp"
+mv "$BIN.tmp" "$BIN"
+
+# The config. Like a dpkg conffile: an upgrade replaces it only while it is
+# still the default an earlier install put there (its checksum is recorded);
+# an edited one is kept, with the new default next to it. Readable by all: it
+# holds no secrets, and users in adm check it without sudo.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+install -d -m 0755 -o root -g root "$CONF_DIR"
+new_default=$(sha "$SRC/config/default.yaml")
+if [ ! -e "$CONFIG" ]; then
+  say "installing the config $CONFIG"
+  install -m 0644 -o root -g root "$SRC/config/default.yaml" "$CONFIG"
+  state_set config_sha256 "$new_default"
+elif [ "$(sha "$CONFIG")" = "$new_default" ]; then
+  say "config $CONFIG is the current default"
+  state_set config_sha256 "$new_default"
+elif [ "$(sha "$CONFIG")" = "$(state_get config_sha256)" ]; then
+  say "updating the config $CONFIG to the new default (it was the old default, never edited)"
+  install -m 0644 -o root -g root "$SRC/config/default.yaml" "$CONFIG"
+  state_set config_sha256 "$new_default"
+  rm -f "$CONFIG.dist"
 else
-  say "keeping your edited $CONF_DIR/config.yaml; the shipped default is in $CONF_DIR/config.yaml.dist"
-  install -m 0640 -o root -g "$SERVICE_USER" "$SRC/config/default.yaml" "$CONF_DIR/config.yaml.dist"
+  say "keeping your edited $CONFIG; the new default is in $CONFIG.dist"
+  install -m 0644 -o root -g root "$SRC/config/default.yaml" "$CONFIG.dist"
 fi
-"$NODE" "$APP/dist/main.js" check-config "$CONF_DIR/config.yaml" || die "the config does not validate; fix it and run me again"
+chmod 0644 "$CONFIG"
+check=$("$NODE" "$APP/dist/main.js" check-config "$CONFIG" 2>&1) || die "the config does not validate; fix it and run me again:
+$check"
 
 # The unit, with this machine's node.
 say "installing $UNIT"
-sed "s|/usr/bin/node|$NODE|g" "$SRC/deploy/asyncdemo.service" > "$UNIT.tmp"
+sed "s|/usr/bin/node|$NODE|g" "$SRC/deploy/asyncdemo.service" >"$UNIT.tmp"
+chmod 0644 "$UNIT.tmp"
 mv "$UNIT.tmp" "$UNIT"
-chmod 0644 "$UNIT"
 
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable asyncdemo.service >/dev/null 2>&1
+  systemctl enable --quiet asyncdemo.service
   say "starting asyncdemo (returns once it is ready)"
-  systemctl restart asyncdemo.service
-  systemctl --no-pager --lines=0 status asyncdemo.service || true
-  say "done. Follow it with: journalctl -u asyncdemo -f"
+  systemctl restart asyncdemo.service || die "asyncdemo did not start; see: journalctl -u asyncdemo -p warning"
+  # Name only commands this release has.
+  if "$BIN" --help 2>/dev/null | grep -q '^  asyncdemo status'; then
+    say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo status)"
+  else
+    say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo print-config)"
+  fi
 else
   say "systemd is not running here; start it later with: sudo systemctl enable --now asyncdemo"
 fi

@@ -11,20 +11,24 @@ export type Command =
   | { readonly name: 'version' }
   | { readonly name: 'run'; readonly config: string | undefined }
   | { readonly name: 'check-config'; readonly config: string | undefined }
-  | { readonly name: 'print-config'; readonly config: string | undefined; readonly json: boolean }
-  | { readonly name: 'doctor'; readonly config: string | undefined };
+  | { readonly name: 'print-config'; readonly config: string | undefined; readonly json: boolean; readonly checkout: boolean }
+  | { readonly name: 'doctor'; readonly config: string | undefined; readonly checkout: boolean };
 
 export const HELP = `asyncdemo: asyncio-style worker tasks from a config file, as a systemd service
 
 Usage:
   asyncdemo run [--config FILE]            run the daemon in the foreground
   asyncdemo check-config [FILE]            validate a config; exit 0, or 78 with every problem
-  asyncdemo print-config [--config FILE] [--json]
+  asyncdemo print-config [--config FILE] [--json] [--checkout]
                                            the effective config, and where each value came from
-  asyncdemo doctor [--config FILE]         check GPIO, permissions, log directory, systemd, Node
+  asyncdemo doctor [--config FILE] [--checkout]
+                                           check GPIO, permissions, log directory, systemd, Node
   asyncdemo --help | --version
 
 The config file is --config FILE, else $ASYNCDEMO_CONFIG, else the shipped config/default.yaml.
+Where scripts/install.sh installed the service, print-config and doctor describe the service:
+its config file, its unit's Environment= and its log directory. --checkout (or --config with
+another file) describes this checkout with this shell's environment instead.
 Signals: SIGTERM or SIGINT stop (exit 0), SIGHUP reloads the config.
 Exit codes: 0 stopped cleanly, 1 crashed, 64 bad usage, 78 invalid config.
 `;
@@ -32,6 +36,7 @@ Exit codes: 0 stopped cleanly, 1 crashed, 64 bad usage, 78 invalid config.
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
+  checkout: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -63,6 +68,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const noJson = (): void => {
     if (values.json === true) throw new UsageError('--json goes with print-config only');
   };
+  const noCheckout = (): void => {
+    if (values.checkout === true) throw new UsageError('--checkout goes with print-config and doctor only');
+  };
+  const checkout = values.checkout === true;
   switch (name) {
     case undefined:
       throw new UsageError('which command? try asyncdemo run, or asyncdemo --help');
@@ -71,15 +80,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
     case 'version':
       return { name: 'version' };
     case 'run':
+      noMore();
+      noJson();
+      noCheckout();
+      return { name, config };
     case 'doctor':
       noMore();
       noJson();
-      return { name, config };
+      return { name, config, checkout };
     case 'print-config':
       noMore();
-      return { name, config, json: values.json === true };
+      return { name, config, json: values.json === true, checkout };
     case 'check-config': {
       noJson();
+      noCheckout();
       if (rest.length > 1) throw new UsageError(`check-config takes one file; got ${rest.length}`);
       if (rest[0] !== undefined && config !== undefined) throw new UsageError('give the file either as an argument or with --config, not both');
       return { name, config: rest[0] ?? config };
@@ -126,12 +140,17 @@ export function describeValidConfig(config: Config): string {
   return `${config.file}: OK (${tasks.length} task${tasks.length === 1 ? '' : 's'}; at boot: ${listNames(boot)})\n`;
 }
 
-/** `print-config`: every setting with its value and where it came from, then the tasks. */
-export function printConfig(config: Config, why: string, json: boolean): string {
+/**
+ * `print-config`: every setting with its value and where it came from, then the tasks.
+ * @param origins where each environment variable was set (the service's unit file or drop-in), when known.
+ */
+export function printConfig(config: Config, why: string, json: boolean, origins: ReadonlyMap<string, string> = new Map()): string {
   const settings = config.settings as unknown as Record<string, Record<string, unknown>>;
   const rows = schemaKeys().map(({ key }) => {
     const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], settings);
-    return { key, value, source: config.sources.get(key) ?? { from: 'default' } };
+    const source = config.sources.get(key) ?? { from: 'default' };
+    const origin = source.from === 'environment' ? origins.get(source.variable) : undefined;
+    return { key, value, source: origin === undefined ? source : { ...source, origin } };
   });
   const tasks = Object.fromEntries([...config.tasks].map(([name, def]) => [name, taskForPrint(def)]));
   if (json) {
@@ -142,16 +161,16 @@ export function printConfig(config: Config, why: string, json: boolean): string 
   return `# ${config.file} (${why})\n${lines.join('\n')}\n\n${dump({ tasks }, { lineWidth: 120 })}`;
 }
 
-function sourceText(source: Source): string {
+function sourceText(source: Source & { origin?: string }): string {
   switch (source.from) {
     case 'default':
       return 'default';
     case 'file':
       return 'file';
-    case 'environment':
-      return source.fileValue === undefined
-        ? `environment ${source.variable}`
-        : `environment ${source.variable}, overriding ${JSON.stringify(source.fileValue)} in the file`;
+    case 'environment': {
+      const variable = source.origin === undefined ? source.variable : `${source.variable} (${source.origin})`;
+      return source.fileValue === undefined ? `environment ${variable}` : `environment ${variable}, overriding ${JSON.stringify(source.fileValue)} in the file`;
+    }
   }
 }
 

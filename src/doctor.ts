@@ -35,10 +35,20 @@ export interface DoctorProbes {
   readonly pythonVersion?: () => string | undefined;
   /** What the daemon would pick for the LED: select.ts with a silent logger. */
   readonly chooseLed: (led: Config['settings']['led']) => LedChoice;
-  /** The uid and group names of the user running doctor. */
-  readonly user?: () => { uid: number; groups: readonly string[] };
+  /** The uid, name and group names of the user running doctor. */
+  readonly user?: () => { uid: number; name?: string; groups: readonly string[] };
   /** Whether a `gpio` group exists on this system. */
   readonly gpioGroupExists?: () => boolean;
+  /**
+   * The installed service being described (its config, environment and log
+   * directory), or undefined for a checkout. Its log directory is the service
+   * user's: a reader needs to read it, not write it.
+   */
+  readonly service?: { readonly user: string; readonly workingDirectory: string };
+  /** Owner and group names of a file, for messages; tests pass their own. */
+  readonly names?: (uid: number, gid: number) => { user: string; group: string };
+  /** The uid of a user name, or undefined when there is none. */
+  readonly uidOf?: (user: string) => number | undefined;
 }
 
 const MIN_NODE = 20;
@@ -64,10 +74,10 @@ export function runDoctor(probes: DoctorProbes): Check[] {
     checks.push({ ok: true, required: true, text: `config ${probes.configFile} is valid (${config.tasks.size} task${config.tasks.size === 1 ? '' : 's'})` });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    checks.push({ ok: false, required: true, text: error.message, fix: `edit the file; asyncdemo check-config ${probes.configFile} shows every problem` });
+    checks.push(unreadable(error) ? unreadableConfigCheck(probes) : { ok: false, required: true, text: error.message, fix: `edit the file; asyncdemo check-config ${probes.configFile} shows every problem` });
   }
 
-  if (config !== undefined) checks.push(logDirCheck(config.settings.log.file));
+  if (config !== undefined) checks.push(probes.service === undefined ? logDirCheck(config.settings.log.file) : serviceLogDirCheck(config.settings.log.file, probes.service, probes));
   checks.push(systemdCheck(probes));
   checks.push(...gpioChecks(probes, config));
   return checks;
@@ -111,6 +121,62 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
     };
   }
   return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
+}
+
+/** Whether the config could not be read for want of permission: the file may be fine, this user cannot tell. */
+function unreadable(error: ConfigError): boolean {
+  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+function unreadableConfigCheck(probes: DoctorProbes): Check {
+  const { uid } = (probes.user ?? currentUser)();
+  return {
+    ok: false,
+    // Not a verdict on the config, which the service (another user) may well read.
+    required: uid === 0,
+    text: `cannot read the config ${probes.configFile}: permission denied; run as root or a user in adm`,
+    fix: `sudo chmod 0644 ${probes.configFile} (scripts/install.sh makes it readable by all; it holds no secrets), or: sudo asyncdemo doctor`,
+  };
+}
+
+/**
+ * The installed service's log directory: the service user writes it (the unit
+ * makes it 2750, asyncdemo:adm); this user only needs to read it.
+ */
+function serviceLogDirCheck(file: Config['settings']['log']['file'], service: NonNullable<DoctorProbes['service']>, probes: DoctorProbes): Check {
+  if (!file.enabled) return { ok: true, required: false, text: 'the service writes no log files (log.file.enabled: false): the journal only' };
+  const dir = resolve(service.workingDirectory, file.dir);
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { ok: false, required: false, text: `the service's log directory ${dir} does not exist yet: the service makes it when it starts`, fix: 'sudo systemctl start asyncdemo' };
+    }
+    return { ok: false, required: false, text: `the service's log directory ${dir} cannot be looked at by this user (${(error as NodeJS.ErrnoException).code ?? String(error)})`, fix: 'read it as root, or as a user in adm' };
+  }
+  if (!stats.isDirectory()) return { ok: false, required: false, text: `the service's log directory ${dir} is not a directory: the service logs to the journal only`, fix: `remove it and restart: sudo rm ${dir} && sudo systemctl restart asyncdemo` };
+  const names = (probes.names ?? fileOwnerNames)(stats.uid, stats.gid);
+  const mode = stats.mode & 0o7777;
+  const what = `the service's log directory ${dir} (${names.user}:${names.group}, mode ${mode.toString(8)})`;
+  const serviceUid = (probes.uidOf ?? uidOf)(service.user);
+  if (serviceUid !== undefined && stats.uid !== serviceUid && (mode & 0o002) === 0) {
+    return { ok: false, required: false, text: `${what} is not the service user ${service.user}'s: the service cannot write its log files there`, fix: 'sudo systemctl restart asyncdemo (its ExecStartPre= gives the directory back to the service user)' };
+  }
+  if ((mode & 0o002) !== 0) return { ok: false, required: false, text: `${what} can be written by every user: anyone can plant links or delete log files there`, fix: `sudo chmod o-w ${dir}` };
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+  } catch {
+    const user = (probes.user ?? currentUser)();
+    return {
+      ok: false,
+      required: false,
+      text: `${what} cannot be read by this user (not root, not in ${names.group})`,
+      fix: `read the logs as a user in ${names.group}: sudo usermod -aG ${names.group} ${user.name ?? '$USER'} (then log in again), or with sudo`,
+    };
+  }
+  return { ok: true, required: false, text: `${what}: the service writes it, this user reads it` };
 }
 
 function codeCacheCheck(state: CodeCacheState, remake = 'node scripts/build/code-cache.mjs dist'): Check {
@@ -186,7 +252,16 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
 
   const user = (probes.user ?? currentUser)();
   const groupExists = (probes.gpioGroupExists ?? gpioGroupExists)();
-  if (user.uid === 0) checks.push({ ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' });
+  const service = probes.service;
+  if (service !== undefined) {
+    // The service's GPIO access is its user's, whoever runs doctor.
+    const inGpio = readDatabase('/etc/group').some((fields) => fields[0] === 'gpio' && (fields[3] ?? '').split(',').includes(service.user));
+    checks.push(
+      inGpio
+        ? { ok: true, required: false, text: `the service user ${service.user} is in the gpio group` }
+        : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (scripts/install.sh does it)` },
+    );
+  } else if (user.uid === 0) checks.push({ ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' });
   else if (user.groups.includes('gpio')) checks.push({ ok: true, required: false, text: 'this user is in the gpio group' });
   else if (!groupExists) checks.push({ ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'scripts/install.sh creates it and adds the service user' });
   else checks.push({ ok: false, required: false, text: 'this user is not in the gpio group: GPIO will be refused', fix: GPIO_GROUP_FIX });
@@ -205,9 +280,33 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
   return checks;
 }
 
-function currentUser(): { uid: number; groups: readonly string[] } {
+function currentUser(): { uid: number; name?: string; groups: readonly string[] } {
   const result = childProcess().spawnSync('id', ['-Gn'], { encoding: 'utf8' });
-  return { uid: process.getuid?.() ?? -1, groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
+  const uid = process.getuid?.() ?? -1;
+  const name = readDatabase('/etc/passwd').find((fields) => fields[2] === String(uid))?.[0];
+  return { uid, ...(name === undefined ? {} : { name }), groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
+}
+
+/** Names from /etc/passwd and /etc/group (numbers where a name is not there, e.g. from LDAP). */
+function fileOwnerNames(uid: number, gid: number): { user: string; group: string } {
+  const find = (file: string, id: number): string => {
+    const line = readDatabase(file).find((fields) => fields[2] === String(id));
+    return line?.[0] ?? String(id);
+  };
+  return { user: find('/etc/passwd', uid), group: find('/etc/group', gid) };
+}
+
+function uidOf(user: string): number | undefined {
+  const uid = readDatabase('/etc/passwd').find((fields) => fields[0] === user)?.[2];
+  return uid === undefined ? undefined : Number(uid);
+}
+
+function readDatabase(file: string): string[][] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').map((line) => line.split(':'));
+  } catch {
+    return [];
+  }
 }
 
 function gpioGroupExists(): boolean {

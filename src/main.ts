@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, writeOut, type Command } from './cli.js';
@@ -18,7 +18,9 @@ import { ConfigError, GpioUnavailableError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
+import { isJournalStream } from './log/journal.js';
 import { createLogging, type Logging } from './log/logger.js';
+import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
 import { listenToProcess } from './signals.js';
 import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
 
@@ -41,44 +43,80 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       return output(HELP);
     case 'version':
       return output(`asyncdemo ${version()} (Node.js ${process.version})\n`);
-    case 'check-config':
+    case 'check-config': {
+      const { file } = resolveConfigPath(command.config, env, shippedConfig);
+      const config = loadOrReport(file, env);
+      if (config === undefined) return ExitCode.config;
+      writeOut(1, describeValidConfig(config));
+      return ExitCode.ok;
+    }
     case 'print-config': {
-      const { file, why } = resolveConfigPath(command.config, env, shippedConfig);
-      let config: Config;
-      try {
-        config = loadConfig({ file, env });
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        // The verdict is the exit code; it stands when stderr cannot take the reasons.
-        writeOut(2, `asyncdemo: ${error.message}\n`);
-        return ExitCode.config;
-      }
-      if (command.name === 'check-config') {
-        writeOut(1, describeValidConfig(config));
-        return ExitCode.ok;
-      }
-      return output(printConfig(config, why, command.json));
+      const view = chooseView(command, env);
+      const config = loadOrReport(view.file, view.env, env);
+      if (config === undefined) return ExitCode.config;
+      return output(printConfig(config, view.why, command.json, view.service?.origins));
     }
     case 'doctor': {
-      const { file } = resolveConfigPath(command.config, env, shippedConfig);
+      const view = chooseView(command, env);
       const silent = pino({ level: 'silent' });
       const report = formatReport(
         runDoctor({
           nodeVersion: process.version,
           codeCache: () => inspectCodeCache(join(packageRoot, 'dist'), env),
           remakeCodeCache: `${writable(join(packageRoot, 'dist')) ? '' : 'sudo '}${process.execPath} ${join(packageRoot, 'scripts', 'build', 'code-cache.mjs')} ${join(packageRoot, 'dist')}`,
-          configFile: file,
-          loadConfig: () => loadConfig({ file, env }),
+          configFile: view.file,
+          loadConfig: () => loadConfig({ file: view.file, env: view.env }),
           loadSdNotify,
           chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env) }),
+          ...(view.service === undefined ? {} : { service: { user: view.service.user ?? 'root', workingDirectory: serviceDirectory(view.service) } }),
         }),
       );
+      if (view.service !== undefined) process.stdout.write(`# ${view.why}\n`);
       process.stdout.write(report.text);
       return report.ok ? ExitCode.ok : ExitCode.failure;
     }
     case 'run':
       return run(command.config, env);
   }
+}
+
+/**
+ * Loads a config with the settings from `env`, or says on stderr why not (at
+ * err priority when this process's stderr, `processEnv`'s JOURNAL_STREAM, is the journal).
+ */
+function loadOrReport(file: string, env: Env, processEnv: Env = env): Config | undefined {
+  try {
+    return loadConfig({ file, env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The verdict is the exit code; it stands when stderr cannot take the reasons. Under
+    // systemd (ExecReload= runs check-config) the reasons reach the journal at err priority.
+    const prefix = isJournalStream(2, processEnv['JOURNAL_STREAM']) ? '<3>' : '';
+    writeOut(2, `asyncdemo: ${error.message}\n`.replace(/^(?=.)/gm, prefix));
+    return undefined;
+  }
+}
+
+/**
+ * What print-config and doctor describe. Where scripts/install.sh installed
+ * the service: the service, as it runs (its config file, its unit's
+ * environment, not this shell's), unless --checkout, or --config or
+ * $ASYNCDEMO_CONFIG name another file. Elsewhere: this checkout.
+ */
+function chooseView(command: { config: string | undefined; checkout: boolean }, env: Env): { file: string; why: string; env: Env; service?: ServiceView } {
+  const checkout = (): { file: string; why: string; env: Env } => ({ ...resolveConfigPath(command.config, env, shippedConfig), env });
+  if (command.checkout) return checkout();
+  const service = readServiceView();
+  if (service === undefined) return checkout();
+  const asked = resolveConfigPath(command.config, env, shippedConfig);
+  if (asked.why !== 'the shipped default' && resolve(asked.file) !== resolve(service.configFile)) return checkout();
+  const environment = Object.keys(service.env).length === 0 ? 'no Environment=' : `Environment= read from ${service.readFrom}`;
+  return {
+    file: service.configFile,
+    why: `the service's config, as ${service.unitFile} runs it (${environment}); this checkout's view: --checkout`,
+    env: service.env,
+    service,
+  };
 }
 
 /** Writes a command's output to stdout; a stdout that cannot take it (a full disk, a closed pipe) is a failure, said on stderr. */

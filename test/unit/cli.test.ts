@@ -9,12 +9,14 @@ describe('command line', () => {
     assert.deepEqual(parseCommandLine(['run', '--config', 'a.yaml']), { name: 'run', config: 'a.yaml' });
     assert.deepEqual(parseCommandLine(['check-config', 'a.yaml']), { name: 'check-config', config: 'a.yaml' });
     assert.deepEqual(parseCommandLine(['check-config']), { name: 'check-config', config: undefined });
-    assert.deepEqual(parseCommandLine(['print-config', '--json']), { name: 'print-config', config: undefined, json: true });
+    assert.deepEqual(parseCommandLine(['print-config', '--json']), { name: 'print-config', config: undefined, json: true, checkout: false });
+    assert.deepEqual(parseCommandLine(['print-config', '--checkout']), { name: 'print-config', config: undefined, json: false, checkout: true });
+    assert.deepEqual(parseCommandLine(['doctor', '--checkout']), { name: 'doctor', config: undefined, checkout: true });
     assert.deepEqual(parseCommandLine(['--version']), { name: 'version' });
     assert.deepEqual(parseCommandLine(['run', '--help']), { name: 'help' });
   });
 
-  for (const argv of [[], ['frobnicate'], ['run', 'extra'], ['run', '--colour'], ['check-config', 'a', 'b'], ['run', '--json'], ['check-config', 'a', '--config', 'b']]) {
+  for (const argv of [[], ['frobnicate'], ['run', 'extra'], ['run', '--colour'], ['check-config', 'a', 'b'], ['run', '--json'], ['check-config', 'a', '--config', 'b'], ['run', '--checkout'], ['check-config', '--checkout']]) {
     it(`refuses ${JSON.stringify(argv)} as bad usage`, () => {
       assert.throws(() => parseCommandLine(argv), UsageError);
     });

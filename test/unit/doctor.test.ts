@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { formatReport, runDoctor, type DoctorProbes } from '../../src/doctor.js';
-import { GpioUnavailableError } from '../../src/errors.js';
+import { ConfigError, GpioUnavailableError } from '../../src/errors.js';
 import { tempDir } from '../helpers/daemon.js';
 
 function configFile(yaml: string): string {
@@ -108,5 +108,36 @@ describe('asyncdemo doctor', () => {
       throw new TypeError('a bug');
     };
     assert.throws(() => runDoctor(probes({ loadConfig: bug })), TypeError);
+  });
+
+  it('a config this user may not read is "cannot read: permission denied", not an invalid config, and not a failure for a non-root user', () => {
+    const denied = (): never => {
+      throw new ConfigError('/etc/asyncdemo/config.yaml', [{ path: '', reason: 'cannot read the file: EACCES (permission denied)' }], { cause: Object.assign(new Error('EACCES'), { code: 'EACCES' }) });
+    };
+    const checks = runDoctor(probes({ configFile: '/etc/asyncdemo/config.yaml', loadConfig: denied }));
+    const config = checks.find((c) => c.text.includes('/etc/asyncdemo/config.yaml'));
+    assert.equal(config?.text, 'cannot read the config /etc/asyncdemo/config.yaml: permission denied; run as root or a user in adm');
+    assert.equal(config?.required, false);
+    assert.match(config?.fix ?? '', /chmod 0644 \/etc\/asyncdemo\/config\.yaml|sudo asyncdemo doctor/);
+    assert.ok(!checks.some((c) => /invalid config|edit the file/.test(`${c.text} ${c.fix ?? ''}`)));
+    assert.equal(formatReport(checks).ok, true);
+  });
+
+  it("the service's log directory: relative to its WorkingDirectory, the service user's to write and this user's to read", () => {
+    const work = tempDir('asyncdemo-doctor-work-');
+    mkdirSync(join(work, 'logs'));
+    const me = process.getuid?.() ?? 0;
+    const service = { user: 'asyncdemo', workingDirectory: work };
+    const names = (): { user: string; group: string } => ({ user: 'asyncdemo', group: 'adm' });
+    const yaml = GOOD.replace(LOGS, 'logs');
+    const mine = runDoctor(probes({ yaml, service, names, uidOf: () => me })).find((c) => c.text.includes("the service's log directory"));
+    assert.equal(mine?.ok, true, mine?.text);
+    assert.match(mine?.text ?? '', new RegExp(`^the service's log directory ${join(work, 'logs')} \\(asyncdemo:adm, mode \\d+\\): the service writes it, this user reads it$`));
+    const theirs = runDoctor(probes({ yaml, service, names, uidOf: () => me + 1 })).find((c) => c.text.includes("the service's log directory"));
+    assert.equal(theirs?.ok, false);
+    assert.match(theirs?.text ?? '', /is not the service user asyncdemo's/);
+    const missing = runDoctor(probes({ yaml: GOOD.replace(LOGS, 'gone'), service, names })).find((c) => c.text.includes("the service's log directory"));
+    assert.equal(missing?.text, `the service's log directory ${join(work, 'gone')} does not exist yet: the service makes it when it starts`);
+    assert.equal(missing?.fix, 'sudo systemctl start asyncdemo');
   });
 });
