@@ -12,7 +12,8 @@ export type Command =
   | { readonly name: 'run'; readonly config: string | undefined }
   | { readonly name: 'check-config'; readonly config: string | undefined }
   | { readonly name: 'print-config'; readonly config: string | undefined; readonly json: boolean; readonly checkout: boolean }
-  | { readonly name: 'doctor'; readonly config: string | undefined; readonly checkout: boolean };
+  | { readonly name: 'doctor'; readonly config: string | undefined; readonly checkout: boolean }
+  | { readonly name: 'status'; readonly json: boolean };
 
 export const HELP = `asyncdemo: asyncio-style worker tasks from a config file, as a systemd service
 
@@ -23,6 +24,8 @@ Usage:
                                            the effective config, and where each value came from
   asyncdemo doctor [--config FILE] [--checkout]
                                            check GPIO, permissions, log directory, systemd, Node
+  asyncdemo status [--json]                what the running service is doing (no root needed);
+                                           exit 0 running, 3 not running
   asyncdemo --help | --version
 
 The config file is --config FILE, else $ASYNCDEMO_CONFIG, else the shipped config/default.yaml.
@@ -30,7 +33,7 @@ Where scripts/install.sh installed the service, print-config and doctor describe
 its config file, its unit's Environment= and its log directory. --checkout (or --config with
 another file) describes this checkout with this shell's environment instead.
 Signals: SIGTERM or SIGINT stop (exit 0), SIGHUP reloads the config.
-Exit codes: 0 stopped cleanly, 1 crashed, 64 bad usage, 78 invalid config.
+Exit codes: 0 stopped cleanly, 1 crashed, 3 not running (status), 64 bad usage, 78 invalid config.
 `;
 
 const OPTIONS = {
@@ -66,7 +69,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])} after ${name}`);
   };
   const noJson = (): void => {
-    if (values.json === true) throw new UsageError('--json goes with print-config only');
+    if (values.json === true) throw new UsageError('--json goes with print-config and status only');
   };
   const noCheckout = (): void => {
     if (values.checkout === true) throw new UsageError('--checkout goes with print-config and doctor only');
@@ -88,6 +91,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
       noMore();
       noJson();
       return { name, config, checkout };
+    case 'status':
+      noMore();
+      noCheckout();
+      if (config !== undefined) throw new UsageError('status shows the running service, whose config it names; --config does not go with it');
+      return { name, json: values.json === true };
     case 'print-config':
       noMore();
       return { name, config, json: values.json === true, checkout };

@@ -3,6 +3,8 @@ export const ExitCode = {
   ok: 0,
   /** A crash: systemd's `Restart=on-failure` restarts the service. */
   failure: 1,
+  /** `asyncdemo status`: the service is not running (LSB's code for a status action). */
+  notRunning: 3,
   usage: 64,
   /** EX_CONFIG. The unit lists it in `RestartPreventExitStatus=`, so a bad config does not loop. */
   config: 78,

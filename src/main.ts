@@ -22,6 +22,7 @@ import { isJournalStream } from './log/journal.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
 import { listenToProcess } from './signals.js';
+import { formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, StatusUnavailableError, type PublishedStatus } from './status-file.js';
 import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -75,8 +76,34 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       process.stdout.write(report.text);
       return report.ok ? ExitCode.ok : ExitCode.failure;
     }
+    case 'status':
+      return showStatus(command.json, env);
     case 'run':
       return run(command.config, env);
+  }
+}
+
+/** `asyncdemo status`: reads what the service publishes (status-file.ts). */
+function showStatus(json: boolean, env: Env): number {
+  const file = env['ASYNCDEMO_STATUS_FILE'] ?? SERVICE_STATUS_FILE;
+  let status: PublishedStatus;
+  try {
+    status = readStatusFile(file, processAlive);
+  } catch (error) {
+    if (!(error instanceof StatusUnavailableError)) throw error;
+    writeOut(error.notRunning ? 1 : 2, `asyncdemo: ${error.message}\n`);
+    return error.notRunning ? ExitCode.notRunning : ExitCode.failure;
+  }
+  return output(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusFile(status, Number(process.hrtime.bigint() / 1_000_000n)));
+}
+
+/** A process of another user (the service's) answers EPERM: it is there all the same. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

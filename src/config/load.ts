@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { describeValue, formatKeyPath, Issues, pathKey } from './issues.js';
 import { readConfigFile } from './read.js';
@@ -20,6 +21,8 @@ export interface Config {
   readonly tasks: TaskTable;
   /** Per dotted settings key. */
   readonly sources: ReadonlyMap<string, Source>;
+  /** SHA-256 (hex) of the file as read (a UTF-8 byte order mark left out; otherwise `sha256sum`'s): which config is in force, for `asyncdemo status` and a fleet's rollout check. */
+  readonly sha256: string;
 }
 
 export interface LoadOptions {
@@ -39,9 +42,10 @@ export interface LoadOptions {
  *   path, reason and the value as written.
  */
 export function loadConfig({ file, env }: LoadOptions): Config {
-  const parsed = parseConfigText(readConfigFile(file), file);
+  const text = readConfigFile(file);
+  const parsed = parseConfigText(text, file);
   try {
-    return check(file, env, parsed);
+    return { ...check(file, env, parsed), sha256: createHash('sha256').update(text).digest('hex') };
   } catch (error) {
     // So that the report of this error can be logged with the file's own log settings without reading the file again.
     if (error instanceof ConfigError) refusedLogSection.set(error, isMapping(parsed.value) ? parsed.value['log'] : undefined);
@@ -52,7 +56,7 @@ export function loadConfig({ file, env }: LoadOptions): Config {
 /** The `log` section of each file refused after it parsed, by its error. */
 const refusedLogSection = new WeakMap<ConfigError, unknown>();
 
-function check(file: string, env: LoadOptions['env'], parsed: ParsedYaml): Config {
+function check(file: string, env: LoadOptions['env'], parsed: ParsedYaml): Omit<Config, 'sha256'> {
   const raw = parsed.value;
   if (raw === undefined || raw === null) {
     throw new ConfigError(file, [{ path: '', reason: 'the file is empty; it needs at least a tasks mapping' }]);
