@@ -50,6 +50,8 @@ export interface PublishedStatus {
   readonly startedMonotonicMs: number;
   readonly publishedAt: number;
   readonly configFile: string;
+  /** SHA-256 of the config in force (load.ts): what a rollout compares with the file it sent. */
+  readonly configSha256: string;
   readonly configLoadedAt: number;
   readonly lastReload: PublishedReload | null;
   readonly tasks: readonly PublishedTask[];
@@ -65,6 +67,7 @@ export interface PublishedStatus {
 export interface StatusUpdate {
   readonly state: PublishedStatus['state'];
   readonly configFile: string;
+  readonly configSha256: string;
   readonly configLoadedAt: number;
   readonly lastReload: PublishedReload | undefined;
   readonly tasks: readonly PublishedTask[];
@@ -102,6 +105,7 @@ export function createStatusPublisher(options: StatusPublisherOptions): StatusPu
         startedMonotonicMs: options.startedMonotonicMs,
         publishedAt: options.now(),
         configFile: update.configFile,
+        configSha256: update.configSha256,
         configLoadedAt: update.configLoadedAt,
         lastReload: update.lastReload ?? null,
         tasks: update.tasks.slice(0, LISTED_TASKS),
@@ -188,7 +192,7 @@ export function formatStatusFile(status: PublishedStatus, nowMonotonicMs: number
     lines.push(`${`${name}:`.padEnd(13)}${value}`);
   };
   field('asyncdemo', `${status.state} (pid ${status.pid}), up ${duration(nowMonotonicMs - status.startedMonotonicMs)}, since ${iso(status.startedAt)}`);
-  field('config', `${status.configFile}, loaded ${iso(status.configLoadedAt)}`);
+  field('config', `${status.configFile}, loaded ${iso(status.configLoadedAt)} (sha256 ${status.configSha256.slice(0, 12)}…)`);
   const reload = status.lastReload;
   field('last reload', reload === null ? 'none since the start' : `${reload.result} at ${iso(reload.at)}: ${reload.reason.replaceAll(/\s*\n\s*/g, '; ')}`);
   const count = status.tasks.length + status.moreTasks;

@@ -18,6 +18,7 @@ function tempDir(): string {
 const UPDATE: StatusUpdate = {
   state: 'running',
   configFile: '/etc/asyncdemo/config.yaml',
+  configSha256: 'a'.repeat(64),
   configLoadedAt: Date.UTC(2026, 10, 26, 9, 0, 0),
   lastReload: { at: Date.UTC(2026, 10, 26, 9, 5, 0), result: 'refused', reason: '/etc/asyncdemo/config.yaml: tasks.ticker.steps[1].sleep: not a duration' },
   tasks: [
@@ -131,7 +132,7 @@ describe('status file', () => {
     publisher(dir).publish(UPDATE);
     const text = formatStatusFile(readStatusFile(join(dir, STATUS_FILE_NAME), () => true), 1_000 + 3_723_000);
     assert.match(text, new RegExp(`^asyncdemo: +running \\(pid ${process.pid}\\), up 1h 2m 3s, since 2026-11-26T08:00:00.000Z$`, 'm'));
-    assert.match(text, /^config: +\/etc\/asyncdemo\/config\.yaml, loaded 2026-11-26T09:00:00\.000Z$/m);
+    assert.match(text, /^config: +\/etc\/asyncdemo\/config\.yaml, loaded 2026-11-26T09:00:00\.000Z \(sha256 a{12}…\)$/m);
     assert.match(text, /^last reload: +refused at 2026-11-26T09:05:00\.000Z: .*not a duration$/m);
     assert.match(text, /^ {2}operation\[5\] sleep 3s$/m);
     assert.match(text, /^ {2}operationsub\[2\] sleep 1s$/m);
