@@ -89,6 +89,7 @@ function abortErrorFor(reason: unknown): AbortError {
  */
 class SystemSleeper implements Sleeper {
   #timer: unknown;
+  /** Whether #timer is an immediate (a sleep whose deadline had passed when it began), not a timeout. */
   #immediate = false;
   #deadline = 0;
   #resolve: (() => void) | undefined;
@@ -97,6 +98,7 @@ class SystemSleeper implements Sleeper {
   readonly #signal: AbortSignal | undefined;
   /** A one-shot sleeper (sleepUntil) closes itself when its sleep ends. */
   readonly #once: boolean;
+  /** The timer's callback: made once, not at every sleep. */
   readonly #arm = (): void => this.#schedule();
 
   constructor(timers: Timers, signal: AbortSignal | undefined, once: boolean) {
@@ -142,18 +144,14 @@ class SystemSleeper implements Sleeper {
       }
       return;
     }
-    if (remaining < 1) {
-      // Node's timers count whole milliseconds and fire one or two late; the last fraction
-      // of a millisecond is waited out a loop turn at a time instead. That keeps a periodic
-      // task's wake-ups within a fraction of a millisecond of its deadlines.
-      this.#immediate = true;
-      this.#timer = this.#timers.setImmediate(this.#arm);
-      return;
-    }
     this.#immediate = false;
-    // Long sleeps are chained in chunks (a longer delay would fire at once), and
-    // a timer that fires early is simply re-armed: the deadline, not the timer, decides.
-    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.floor(remaining), MAX_TIMER_DELAY_MS));
+    // Rounded up: Node's timers count whole milliseconds of the loop's clock and never fire
+    // before the delay they were given, so a timer armed for the milliseconds left, rounded
+    // up, wakes at or just after the deadline, once. Long sleeps are chained in chunks (a
+    // longer delay would fire at once), and a timer that fires early all the same (its
+    // start was read from a clock a millisecond behind) is re-armed: the deadline, not the
+    // timer, decides.
+    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
   }
 
   #done(): void {

@@ -10,6 +10,7 @@ function fakeTimers() {
   const pending = new Map<number, { at: number; callback: () => void }>();
   let id = 0;
   const delays: number[] = [];
+  let immediates = 0;
   const timers: Timers = {
     now: () => now,
     setTimeout(callback, ms) {
@@ -19,6 +20,7 @@ function fakeTimers() {
     },
     clearTimeout: (handle) => pending.delete(handle as number),
     setImmediate(callback) {
+      immediates++;
       pending.set(++id, { at: now, callback });
       return id;
     },
@@ -33,7 +35,7 @@ function fakeTimers() {
     next.callback();
     return true;
   };
-  return { timers, delays, pending, fireNext, setNow: (t: number) => (now = t), getNow: () => now };
+  return { timers, delays, pending, fireNext, setNow: (t: number) => (now = t), getNow: () => now, immediates: () => immediates };
 }
 
 describe('system clock', () => {
@@ -53,12 +55,27 @@ describe('system clock', () => {
     assert.ok(delays.every((d) => d <= MAX_TIMER_DELAY_MS && d >= 1));
   });
 
-  it('re-arms a timer that fires early, and waits out the last fraction of a millisecond a loop turn at a time', async () => {
-    const { timers, delays, pending, setNow } = fakeTimers();
+  it('arms one timer for the milliseconds left, rounded up, and wakes once, without spinning', async () => {
+    const { timers, delays, pending, immediates, setNow } = fakeTimers();
     const clock = createSystemClock(timers);
     let woke = false;
     void clock.sleepUntil(100.4).then(() => (woke = true));
-    assert.deepEqual(delays, [100], 'whole milliseconds, rounded down: Node fires late, not early');
+    assert.deepEqual(delays, [101], 'rounded up: a timer never fires before its delay, so it wakes at or after the deadline');
+    const [timer] = pending.values();
+    pending.clear();
+    setNow(101);
+    timer?.callback();
+    await Promise.resolve();
+    assert.equal(woke, true);
+    assert.equal(pending.size, 0, 'nothing left armed');
+    assert.equal(immediates(), 0, 'no loop turn spent waiting out a fraction of a millisecond');
+  });
+
+  it('re-arms a timer that fires early, for what is left, rounded up', async () => {
+    const { timers, delays, pending, immediates, setNow } = fakeTimers();
+    const clock = createSystemClock(timers);
+    let woke = false;
+    void clock.sleepUntil(100.4).then(() => (woke = true));
     const fire = async (now: number): Promise<void> => {
       const [next] = pending.values();
       setNow(now);
@@ -67,13 +84,13 @@ describe('system clock', () => {
       await Promise.resolve();
     };
     await fire(90); // ten milliseconds early (a timer armed while the loop's clock was stale)
-    assert.deepEqual(delays, [100, 10]);
-    await fire(100.1);
+    assert.deepEqual(delays, [101, 11]);
+    await fire(100.1); // and a fraction early
     assert.equal(woke, false);
-    assert.equal(pending.size, 1, 'a setImmediate, not another timer');
-    assert.deepEqual(delays, [100, 10]);
-    await fire(100.5);
+    assert.deepEqual(delays, [101, 11, 1], 'a whole millisecond more, not a loop turn at a time');
+    await fire(101.1);
     assert.equal(woke, true);
+    assert.equal(immediates(), 0);
   });
 
   it('yields a turn even when the deadline has passed, like asyncio.sleep(0)', async () => {
