@@ -1,4 +1,5 @@
 import { AbortError } from './errors.js';
+import type { Timers } from './timers.js';
 
 /**
  * Time as the scheduler sees it. Injected, so tests can drive time by hand
@@ -15,6 +16,8 @@ export interface Clock {
    * the signal aborts first.
    */
   sleepUntil(deadline: number, options?: { signal?: AbortSignal | undefined }): Promise<void>;
+  /** Resolves on the next turn of the event loop, after I/O: `asyncio.sleep(0)`, or `ensure_future`'s start. */
+  nextTurn(): Promise<void>;
   /**
    * Sleeps for one run of a task, all cancelled by `signal`: the same as
    * `sleepUntil(deadline, { signal })` each time, but listening to the signal
@@ -34,34 +37,17 @@ export interface Sleeper {
 /** Node's timers store delays as signed 32-bit milliseconds; longer ones fire after 1 ms. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-/** The timer functions the system clock runs on; tests pass fakes (as sindresorhus/delay's createDelay does). */
-export interface Timers {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setImmediate(callback: () => void): unknown;
-  clearImmediate(handle: unknown): void;
-}
-
-const nodeTimers: Timers = {
-  // The global performance: importing node:perf_hooks costs a millisecond at start.
-  now: () => performance.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  setImmediate: (callback) => setImmediate(callback),
-  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
-};
-
-/** The real clock: `performance.now()` and timers, safe for sleeps of any length. */
-export function createSystemClock(timers: Timers = nodeTimers): Clock {
+/** The real clock on `timers` (Node's, or a test's), safe for sleeps of any length. */
+export function createSystemClock(timers: Timers): Clock {
   return {
-    now: timers.now,
+    now: () => timers.now(),
     sleepUntil(deadline, { signal } = {}) {
       if (signal?.aborted) {
         return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
       }
       return new SystemSleeper(timers, signal, true).until(deadline);
     },
+    nextTurn: () => new Promise<void>((resolve) => timers.setImmediate(resolve)),
     sleeper: (signal) => new SystemSleeper(timers, signal, false),
   };
 }

@@ -18,8 +18,10 @@ import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
 import { createLogging, type Logging } from './log/logger.js';
+import { createProcessHandlers } from './process-handlers.js';
 import { listenToProcess } from './signals.js';
 import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
+import { nodeTimers } from './timers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -77,7 +79,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
 
 async function run(flag: string | undefined, env: Env): Promise<number> {
   const { file } = resolveConfigPath(flag, env, shippedConfig);
-  const clock = createSystemClock();
+  const timers = nodeTimers;
+  const clock = createSystemClock(timers);
   const stdoutIsTTY = stdoutIsTerminal();
   let config: Config;
   try {
@@ -85,7 +88,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
-    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY });
+    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY, timers });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
     // systemctl status shows why it did not start.
     createSdNotifier({ env, pid: process.pid, monotonicUsec: () => 0n }).notifier.status(`invalid config ${file}; see the log`);
@@ -93,7 +96,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     return ExitCode.config;
   }
 
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, timers });
   const { logger } = logging;
   const { notifier, problem } = createSdNotifier({ env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n });
   if (problem !== undefined) logger.error(problem);
@@ -118,54 +121,24 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     reloadConfig: () => loadConfig({ file, env }),
     logging,
     clock,
+    timers,
     leds,
     openLedBackend,
     notifier,
+    // The crash step: an exception outside any task, as an uncaught one would be.
+    crash: (error) =>
+      timers.setImmediate(() => {
+        throw error;
+      }),
   });
 
   // Node prints warnings to stderr by itself; they go through the logger instead.
   process.removeAllListeners('warning');
-  const warned = new Set<string>();
-  let crashing = false;
-  listenToProcess(process, {
-    stop: (signal) => void daemon.stop(signal),
-    forceExit: (signal) => {
-      logger.error(`${signal} while already stopping: exiting now, without finishing the stop`);
-      leds.closeNow();
-      exit(logging, ExitCode.failure);
-    },
-    reload: () => {
-      daemon.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
-    },
-    fatal: (error, origin) => {
-      // An error while handling a crash must not start a second one.
-      if (crashing) exit(logging, ExitCode.failure);
-      crashing = true;
-      void crash(logging, daemon, error, origin);
-    },
-    warning: (warning) => {
-      const debug = daemon.config.settings.debug.enabled;
-      const key = `${warning.name}:${warning.message}`;
-      // Debug mode shows every warning with its stack, as asyncio's debug mode shows every ResourceWarning.
-      if (!debug && warned.has(key)) return;
-      warned.add(key);
-      logger.warn(debug ? { err: warning } : {}, `${warning.name}: ${warning.message}`);
-    },
-  });
+  listenToProcess(process, createProcessHandlers({ daemon, logging, leds, timers, exit: (code) => exit(logging, code) }));
 
   daemon.start();
-  const code = await daemon.finished;
-  await logging.close();
-  return code;
-}
-
-async function crash(logging: Logging, daemon: Daemon, error: unknown, origin: string): Promise<never> {
-  const { logger } = logging;
-  logger.fatal({ err: error }, `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}: ${error instanceof Error ? error.message : String(error)}; exiting`);
-  // No task runs on after a crash, and the LED must not stay lit; give that a moment, not forever.
-  await Promise.race([daemon.halt('the daemon crashed').catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-  await logging.close();
-  return exit(logging, ExitCode.failure);
+  // The stop finishes the log files itself, within its deadline.
+  return daemon.finished;
 }
 
 /**

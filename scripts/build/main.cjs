@@ -6,6 +6,9 @@
 // and a Pi's CPU is slow. Node 22 has module.enableCompileCache for this;
 // Node 20 does not. V8 rejects a cache made by another Node or with other
 // flags, and the bundle is then compiled as usual: slower, never wrong.
+// Until the daemon listens to SIGUSR1 itself (src/signals.ts), the signal would
+// open Node's inspector on 127.0.0.1:9229; from here on it does nothing.
+process.on('SIGUSR1', () => {});
 const { readFileSync, writeFileSync } = require('node:fs');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');

@@ -127,6 +127,9 @@ class GpiosetLine implements LedOutput {
   #child: ChildProcess | undefined;
   #working: Promise<void> | undefined;
   #released = false;
+  #releasedNow = false;
+  /** A holder asked to exit (SIGTERM) that has not yet. */
+  #stopping: ChildProcess | undefined;
   #failed = false;
   readonly #run: GpiosetRunner;
 
@@ -150,11 +153,13 @@ class GpiosetLine implements LedOutput {
     await this.#watch(child, (code, stderr) => (code === 0 ? undefined : new Error(`gpioset could not turn the LED off (${code ?? 'killed'}): ${stderr || 'no message'}`)), RELEASE_TIMEOUT_MS);
   }
 
+  /** Also in the middle of release(): a holder that ignores SIGTERM is killed, and the line is set off. */
   releaseNow(): void {
-    if (this.#released) return;
-    this.#released = true;
+    if (this.#releasedNow) return;
+    this.#released = this.#releasedNow = true;
     this.#child?.kill('SIGKILL');
-    this.#child = undefined;
+    this.#stopping?.kill('SIGKILL');
+    this.#child = this.#stopping = undefined;
     this.#run.setOffSync();
   }
 
@@ -195,10 +200,12 @@ class GpiosetLine implements LedOutput {
     const child = this.#child;
     this.#child = undefined;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    this.#stopping = child;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
       child.once('exit', () => {
         clearTimeout(timer);
+        if (this.#stopping === child) this.#stopping = undefined;
         resolve();
       });
       child.kill('SIGTERM');

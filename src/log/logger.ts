@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Settings } from '../config/schema.js';
 import type { LogLevel } from '../config/tasks.js';
+import { nodeTimers, withTimeout, type Timers } from '../timers.js';
 import { createConsoleDestination, type ConsoleStyle } from './console.js';
 import { LogDirectoryError, openLogFiles, type FileStream } from './files.js';
 import { isJournalStream } from './journal.js';
@@ -33,6 +34,8 @@ export interface LoggingOptions {
   readonly settings: LogSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdoutIsTTY: boolean;
+  /** For close()'s bound; main.ts passes the daemon's, tests may leave Node's. */
+  readonly timers?: Timers;
   /** Replaces stdout, for tests. */
   readonly consoleSink?: { write(text: string): unknown; flushSync?(): void };
 }
@@ -50,7 +53,7 @@ export function resolveConsoleStyle(format: LogSettings['console']['format'], en
  * files (asynchronously, flushed at exit). A log directory that cannot be used
  * costs one console line, never the daemon.
  */
-export async function createLogging({ settings, env, stdoutIsTTY, consoleSink }: LoggingOptions): Promise<Logging> {
+export async function createLogging({ settings, env, stdoutIsTTY, timers = nodeTimers, consoleSink }: LoggingOptions): Promise<Logging> {
   const consoleStyle = resolveConsoleStyle(settings.console.format, env, stdoutIsTTY);
   const consoleDest = createConsoleDestination({
     style: consoleStyle,
@@ -112,13 +115,9 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink }:
       fileOpen = false;
       applyLevels(current);
       const stream = file;
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        stream.once('close', resolve);
-        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
-        stream.end();
-      });
-      clearTimeout(timer);
+      const closed = new Promise<void>((resolve) => stream.once('close', resolve));
+      stream.end();
+      await withTimeout(closed, CLOSE_TIMEOUT_MS, timers);
     },
   };
 }
