@@ -3,7 +3,7 @@
  * the config, logger, clock, LED and notifier, passes them in, and is the only
  * place that exits the process.
  */
-import { fstatSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,20 +13,23 @@ import { createSystemClock } from './clock.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
-import { ConfigError, GpioUnavailableError, UsageError } from './errors.js';
+import { ConfigError, GpioUnavailableError, SdNotifyMissingError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { createProcessHandlers } from './process-handlers.js';
 import { listenToProcess } from './signals.js';
-import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
+import type { Notifier } from './systemd/notifier.js';
+import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix } from './systemd/sd-notify.js';
 import { nodeTimers } from './timers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shippedConfig = join(packageRoot, 'config', 'default.yaml');
+// A checkout has its dev dependencies installed; an installed copy (scripts/install.sh: npm ci --omit=dev) has not.
+const bindingFix = sdNotifyFix(packageRoot, existsSync(join(packageRoot, 'node_modules', 'typescript')));
 
 async function main(argv: readonly string[], env: Env): Promise<number> {
   let command: Command;
@@ -66,6 +69,7 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
           configFile: file,
           loadConfig: () => loadConfig({ file, env }),
           loadSdNotify,
+          sdNotifyFix: bindingFix,
           chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env) }),
         }),
       );
@@ -82,6 +86,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   const timers = nodeTimers;
   const clock = createSystemClock(timers);
   const stdoutIsTTY = stdoutIsTerminal();
+  const notifierOptions = { env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n, fix: bindingFix };
   let config: Config;
   try {
     config = loadConfig({ file, env });
@@ -90,16 +95,28 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
     const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY, timers });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
-    // systemctl status shows why it did not start.
-    createSdNotifier({ env, pid: process.pid, monotonicUsec: () => 0n }).notifier.status(`invalid config ${file}; see the log`);
+    try {
+      // systemctl status shows why it did not start.
+      createSdNotifier(notifierOptions).status(`invalid config ${file}; see the log`);
+    } catch (missing) {
+      if (!(missing instanceof SdNotifyMissingError)) throw missing;
+    }
     await logging.close();
     return ExitCode.config;
   }
 
   const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, timers });
   const { logger } = logging;
-  const { notifier, problem } = createSdNotifier({ env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n });
-  if (problem !== undefined) logger.error(problem);
+  let notifier: Notifier;
+  try {
+    notifier = createSdNotifier(notifierOptions);
+  } catch (error) {
+    if (!(error instanceof SdNotifyMissingError)) throw error;
+    // At once: systemd would otherwise wait TimeoutStartSec for a READY=1 that cannot come.
+    logger.fatal(error.message);
+    await logging.close();
+    return ExitCode.unavailable;
+  }
   const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> => {
     const choice = selectLedBackend(led, { logger, childEnv: childEnv(env) });
     if (choice.fellBack) logger.warn(choice.line);
