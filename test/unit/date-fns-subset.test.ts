@@ -39,10 +39,29 @@ describe("the bundle's date-fns subset", () => {
     }
   });
 
-  it('adds days and hours like date-fns, across daylight saving changes too', () => {
-    for (const date of DATES.filter((_, i) => i % 7 === 0)) {
-      assert.equal(subset.addDays(date, 1).getTime(), dateFns.addDays(date, 1).getTime());
-      assert.equal(subset.addHours(date.getTime(), 1).getTime(), dateFns.addHours(date.getTime(), 1).getTime());
+  // Time zones with a daylight-saving change of an hour at night (Europe, North America), at
+  // midnight (Santiago, where a day has no 00:00), of half an hour (Lord Howe), on the other
+  // side of the date line (Chatham, +12:45/+13:45), and none at all (UTC, Kolkata).
+  const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'America/Santiago', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Asia/Kolkata'];
+
+  it('adds days and hours like date-fns, across daylight saving changes too, in time zones that have them', () => {
+    const saved = process.env['TZ'];
+    try {
+      for (const zone of ZONES) {
+        // Node applies a new TZ at once: local dates below are this zone's.
+        process.env['TZ'] = zone;
+        const offsets = new Set(Array.from({ length: 12 }, (_, month) => new Date(2027, month, 15).getTimezoneOffset()));
+        assert.equal(offsets.size, zone === 'UTC' || zone === 'Asia/Kolkata' ? 1 : 2, `${zone} is in force (offsets ${[...offsets].join(', ')})`);
+        const dates = Array.from({ length: 2 * 366 * 24 }, (_, i) => new Date(2027, 0, 1, i));
+        for (const date of dates) {
+          assert.equal(subset.addDays(date, 1).getTime(), dateFns.addDays(date, 1).getTime(), `${zone} ${date.toString()} + 1 day`);
+          assert.equal(subset.addHours(date.getTime(), 1).getTime(), dateFns.addHours(date.getTime(), 1).getTime(), `${zone} ${date.toString()} + 1 hour`);
+        }
+        for (const pattern of PATTERNS) for (const date of dates) assert.equal(subset.format(date, pattern), dateFns.format(date, pattern), `${zone} ${pattern}`);
+      }
+    } finally {
+      if (saved === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = saved;
     }
     assert.equal(subset.isValid(new Date(NaN)), false);
     assert.equal(subset.isValid(Date.now()), dateFns.isValid(Date.now()));
