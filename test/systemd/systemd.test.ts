@@ -105,7 +105,8 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     }, 20_000, 'ten steady ticks after the reload');
     const upToTenth = lines.slice(0, lines.findIndex((_, i) => lines.slice(0, i + 1).filter((x) => x.endsWith('steady tick')).length === 10) + 1);
     const timed = upToTenth.filter((l) => l.endsWith('timed tick')).length;
-    assert.ok(timed >= 10, `${timed} timed ticks for 10 steady ticks after the reload`);
+    // About 20 at the new timing; at most 2 at the old one. A loaded machine delays both tasks alike.
+    assert.ok(timed >= 5, `${timed} timed ticks for 10 steady ticks after the reload`);
     assert.ok(!after().some((l) => l.includes('steady[') && l.includes('cancelled')), 'steady was not cancelled by the reload');
     assert.equal(show('MainPID'), pid, 'the same process');
   });
