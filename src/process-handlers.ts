@@ -91,11 +91,11 @@ export function createProcessHandlers({ daemon, logging, leds, timers, exit }: H
     const what = origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception';
     logger.fatal({ err: error }, `${what}: ${error instanceof Error ? error.message : String(error)}; exiting`);
     // No task runs on after a crash, and the LED must not stay lit; that gets a moment, not forever.
+    // The timer keeps the process alive until the exit below: the halt stops the daemon's own timers.
     await withTimeout(
       daemon.halt('the daemon crashed').catch(() => {}),
       HALT_TIMEOUT_MS,
       timers,
-      { ref: false },
     );
     await logging.close();
     exit(ExitCode.failure);
