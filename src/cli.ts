@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dump } from 'js-yaml';
 import type { Config, Source } from './config/load.js';
@@ -28,29 +29,34 @@ Signals: SIGTERM or SIGINT stop (exit 0), SIGHUP reloads the config.
 Exit codes: 0 stopped cleanly, 1 crashed, 64 bad usage, 78 invalid config.
 `;
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
 /** Reads the command line. Never touches `process`: the entry point passes `argv` in. */
 export function parseCommandLine(argv: readonly string[]): Command {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+  // Not strict: its errors are Node's prose (with a stray quote); the tokens say the same in a form to word our own.
+  const parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: false, tokens: true, options: OPTIONS });
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    const option = Object.hasOwn(OPTIONS, token.name) ? OPTIONS[token.name as keyof typeof OPTIONS] : undefined;
+    if (option === undefined) throw new UsageError(`unknown option ${token.rawName}; try asyncdemo --help`);
+    if (option.type === 'boolean' && token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
+    if (option.type === 'string') {
+      if (token.value === undefined || token.value === '') throw new UsageError(`${token.rawName} needs a file name`);
+      if (!token.inlineValue && token.value.startsWith('-')) {
+        throw new UsageError(`${token.rawName} needs a file name, not the option ${token.value} (for a file named so, write ${token.rawName}=${token.value})`);
+      }
+    }
   }
   const { values, positionals } = parsed;
   if (values.help === true) return { name: 'help' };
   if (values.version === true) return { name: 'version' };
   const [name, ...rest] = positionals;
-  const config = values.config;
+  const config = typeof values.config === 'string' ? values.config : undefined;
   const noMore = (): void => {
     if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])} after ${name}`);
   };
@@ -89,6 +95,28 @@ export function resolveConfigPath(flag: string | undefined, env: Readonly<Record
   const fromEnv = env['ASYNCDEMO_CONFIG'];
   if (fromEnv !== undefined && fromEnv !== '') return { file: fromEnv, why: 'from ASYNCDEMO_CONFIG' };
   return { file: shipped, why: 'the shipped default' };
+}
+
+/**
+ * Writes all of `text` to a file descriptor, synchronously, and says why it
+ * could not (ENOSPC on a full disk, EPIPE when the reader left, EBADF when
+ * it is closed) instead of an 'error' event with a stack trace. A stream
+ * would also build a net.Socket or tty for fd 1, which costs start-up time.
+ */
+export function writeOut(fd: number, text: string): string | undefined {
+  const bytes = Buffer.from(text);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN') return code ?? String(error);
+      // A non-blocking pipe that is full: wait for the reader as a blocking write would.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+  return undefined;
 }
 
 /** `check-config`'s report on a config that loaded. */

@@ -37,7 +37,7 @@ export interface Sleeper {
 /** Node's timers store delays as signed 32-bit milliseconds; longer ones fire after 1 ms. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-/** The real clock on `timers` (Node's, or a test's), safe for sleeps of any length. */
+/** The real clock on `timers` (Node's monotonic `process.hrtime`, or a test's), safe for sleeps of any length. */
 export function createSystemClock(timers: Timers): Clock {
   return {
     now: () => timers.now(),

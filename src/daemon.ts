@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
+import { settingsNeedingRestart } from './config/restart.js';
 import type { Settings } from './config/schema.js';
 import { listNames } from './config/tasks.js';
 import { watchEventLoop } from './debug.js';
@@ -48,6 +49,8 @@ export class Daemon {
   #keepAlive: unknown;
   #stopping: Promise<number> | undefined;
   #stopFinished = false;
+  /** Settings changed by reloads that only a restart applies; STATUS keeps saying so. */
+  #restartNeeded: readonly string[] = [];
   #finish!: (code: number) => void;
   /** Resolves with the exit code once the daemon has stopped. */
   readonly finished: Promise<number>;
@@ -160,8 +163,24 @@ export class Daemon {
     // A stop that began while the LED was reopened has cancelled every task: start none.
     if (this.#stopping !== undefined) return false;
     const changes = this.#scheduler.apply(next.tasks);
-    const summary = `kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`;
-    logger.info({ changes }, `reloaded ${next.file}: ${summary}`);
+    // Not applied, so not claimed: said at warn level, in the reload line and in STATUS until a restart.
+    this.#restartNeeded = settingsNeedingRestart(this.#deps.config.settings, next.settings);
+    const pending = this.#restartNeeded.join(', ');
+    const need = this.#restartNeeded.length === 1 ? 'needs' : 'need';
+    if (pending !== '') {
+      logger.warn({ restartNeeded: this.#restartNeeded }, `reload: ${pending} changed but ${need} a restart to take effect (systemctl restart asyncdemo); the running values stay until then`);
+    }
+    const counts = { kept: changes.kept.length, restarted: changes.restarted.length, cancelled: changes.cancelled.length, started: changes.started.length };
+    const short = (names: readonly string[]): readonly string[] => names.slice(0, 10);
+    const summary =
+      `${pending === '' ? '' : `all but ${pending} (${need} a restart); `}kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
+      `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`;
+    logger.info(
+      // Names are shortened as in the start line: a config may hold 100,000 tasks.
+      { changes: { kept: short(changes.kept), restarted: short(changes.restarted), cancelled: short(changes.cancelled), started: short(changes.started) }, counts },
+      `reloaded ${next.file}${pending === '' ? '' : ` except ${pending} (${need} a restart)`}: kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
+        `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`,
+    );
     this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'applied', reason: summary };
     notifier.ready(this.#status());
     return true;
@@ -306,7 +325,8 @@ export class Daemon {
   #status(): string {
     const running = this.#scheduler.runningCount;
     const slow = this.#config.settings.debug.enabled ? this.#scheduler.lastSlowStep : undefined;
-    return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}`;
+    const restart = this.#restartNeeded.length === 0 ? '' : `; restart needed for ${this.#restartNeeded.join(', ')}`;
+    return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}${restart}`;
   }
 }
 
@@ -314,5 +334,5 @@ export class Daemon {
 const STATUS_INTERVAL_MS = 5000;
 
 function list(names: readonly string[]): string {
-  return names.length === 0 ? 'none' : names.join(', ');
+  return names.length === 0 ? 'none' : listNames(names);
 }

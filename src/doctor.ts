@@ -1,9 +1,10 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { childProcess } from './child-process.js';
+import type { CodeCacheState } from './code-cache.js';
 import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
-import { gpiosetVersion, listGpioDevices } from './led/chardev.js';
+import { listGpioDevices, pythonVersion } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
 import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
@@ -20,6 +21,10 @@ export interface Check {
 /** The outside world, as `doctor` sees it; tests pass their own. */
 export interface DoctorProbes {
   readonly nodeVersion: string;
+  /** How dist/main.js starts the bundle on this Node; undefined when not run from a build (tests). */
+  readonly codeCache?: () => CodeCacheState;
+  /** The command that makes the code cache again, for the fix. */
+  readonly remakeCodeCache?: string;
   readonly configFile: string;
   readonly loadConfig: () => Config;
   readonly sysfsRoot?: string;
@@ -30,8 +35,8 @@ export interface DoctorProbes {
   readonly sdNotifyFix: string;
   /** Whether systemd runs this machine (/run/systemd/system exists): then the service needs the binding. */
   readonly systemdRunning?: () => boolean;
-  /** gpioset --version's first line, or undefined when it does not run. */
-  readonly gpiosetVersion?: () => string | undefined;
+  /** python3 --version, or undefined when it does not run. */
+  readonly pythonVersion?: () => string | undefined;
   /** What the daemon would pick for the LED: select.ts with a silent logger. */
   readonly chooseLed: (led: Config['settings']['led']) => LedChoice;
   /** The uid and group names of the user running doctor. */
@@ -54,6 +59,8 @@ export function runDoctor(probes: DoctorProbes): Check[] {
       ? { ok: true, required: true, text: `Node.js ${probes.nodeVersion} (${MIN_NODE} or later needed)` }
       : { ok: false, required: true, text: `Node.js ${probes.nodeVersion} is too old (${MIN_NODE} or later needed)`, fix: 'sudo apt install nodejs (Raspberry Pi OS bookworm and Debian 13 ship 20 or later)' },
   );
+
+  if (probes.codeCache !== undefined) checks.push(codeCacheCheck(probes.codeCache(), probes.remakeCodeCache));
 
   let config: Config | undefined;
   try {
@@ -88,7 +95,6 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
   try {
     if (!statSync(existing).isDirectory()) throw new Error(`${existing} is not a directory`);
     accessSync(existing, constants.W_OK);
-    return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
   } catch {
     return {
       ok: false,
@@ -96,6 +102,32 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
       text: `log directory ${dir} is not writable by this user: the daemon would log to the console only`,
       fix: 'create it and let the service user write to it (the systemd unit does, with LogsDirectory=), or set log.file.dir',
     };
+  }
+  // Anyone who can write there can plant a link where the next log file goes, or delete the logs.
+  // (A directory the daemon creates gets 755 under the usual umask, whatever its parent's mode.)
+  const mode = statSync(existing).mode & 0o7777;
+  if (existing === dir && (mode & 0o002) !== 0) {
+    return {
+      ok: false,
+      required: false,
+      text: `log directory ${dir} can be written by every user (mode ${mode.toString(8)}): anyone can plant links or delete log files there`,
+      fix: `chmod o-w ${dir}`,
+    };
+  }
+  return { ok: true, required: false, text: existing === dir ? `log directory ${dir} is writable` : `log directory ${dir} can be created (in ${existing})` };
+}
+
+function codeCacheCheck(state: CodeCacheState, remake = 'node scripts/build/code-cache.mjs dist'): Check {
+  const fix = `make it again with the Node that runs asyncdemo: ${remake} (scripts/install.sh does it)`;
+  switch (state.kind) {
+    case 'node':
+      return { ok: true, required: false, text: `start-up: Node's own compile cache (module.enableCompileCache) in ${state.directory ?? "Node's default directory"}` };
+    case 'accepted':
+      return { ok: true, required: false, text: `start-up: the code cache ${state.file} fits this Node` };
+    case 'rejected':
+      return { ok: false, required: false, text: `start-up: V8 rejects the code cache ${state.file} (made by another Node or with other flags): every start compiles the bundle, about 10 ms slower`, fix };
+    case 'missing':
+      return { ok: false, required: false, text: `start-up: no code cache (${state.file}): every start compiles the bundle, about 10 ms slower`, fix };
   }
 }
 
@@ -148,16 +180,16 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
 
   const devDir = probes.devDir ?? '/dev';
   const devices = listGpioDevices(devDir);
-  const gpioset = (probes.gpiosetVersion ?? (() => gpiosetVersion()?.line))();
+  const python = (probes.pythonVersion ?? (() => pythonVersion()))();
   if (devices.length === 0) {
     checks.push({ ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' });
   } else {
     checks.push({ ok: true, required: false, text: `GPIO character devices: ${devices.map((d) => `${devDir}/${d}`).join(', ')}` });
   }
   checks.push(
-    gpioset !== undefined
-      ? { ok: true, required: false, text: `gpioset: ${gpioset}` }
-      : { ok: false, required: false, text: 'gpioset (libgpiod) is not installed: the character-device LED backend needs it', fix: 'sudo apt install gpiod' },
+    python !== undefined
+      ? { ok: true, required: false, text: `${python} runs the character-device LED's helper` }
+      : { ok: false, required: false, text: 'python3 does not run: the character-device LED backend needs it', fix: 'sudo apt install python3' },
   );
 
   const user = (probes.user ?? currentUser)();

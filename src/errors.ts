@@ -54,23 +54,29 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly code = 'CONFIG_INVALID';
 
+  /** Problems found beyond those in {@link issues}: a file full of errors is reported by its first few. */
+  readonly more: number;
+
   constructor(
     readonly file: string,
     readonly issues: readonly ConfigIssue[],
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly more?: number },
   ) {
-    super(formatConfigIssues(file, issues), options);
+    super(formatConfigIssues(file, issues, options?.more ?? 0), options);
+    this.more = options?.more ?? 0;
   }
 }
 
-function formatConfigIssues(file: string, issues: readonly ConfigIssue[]): string {
+function formatConfigIssues(file: string, issues: readonly ConfigIssue[], more: number): string {
   const lines = issues.map((issue) => {
     const where = issue.line === undefined ? file : `${file}:${issue.line}`;
     const key = issue.path === '' ? '' : ` ${issue.path}:`;
     const from = issue.env === undefined ? '' : ` (from environment variable ${issue.env})`;
     return `  ${where}:${key} ${issue.reason}${from}`;
   });
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  if (more > 0) lines.push(`  … and ${more} more problem${more === 1 ? '' : 's'}`);
+  const total = issues.length + more;
+  const count = total === 1 ? '1 problem' : `${total} problems`;
   return `invalid config ${file} (${count}):\n${lines.join('\n')}`;
 }
 

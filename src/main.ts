@@ -3,13 +3,14 @@
  * the config, logger, clock, LED and notifier, passes them in, and is the only
  * place that exits the process.
  */
-import { existsSync, fstatSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, type Command } from './cli.js';
+import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, writeOut, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
+import { inspectCodeCache } from './code-cache.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
@@ -37,28 +38,31 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
     command = parseCommandLine(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`asyncdemo: ${error.message}\n`);
+    writeOut(2, `asyncdemo: ${error.message}\n`);
     return ExitCode.usage;
   }
   switch (command.name) {
     case 'help':
-      process.stdout.write(HELP);
-      return ExitCode.ok;
+      return output(HELP);
     case 'version':
-      process.stdout.write(`asyncdemo ${version()} (Node.js ${process.version})\n`);
-      return ExitCode.ok;
+      return output(`asyncdemo ${version()} (Node.js ${process.version})\n`);
     case 'check-config':
     case 'print-config': {
       const { file, why } = resolveConfigPath(command.config, env, shippedConfig);
+      let config: Config;
       try {
-        const config = loadConfig({ file, env });
-        process.stdout.write(command.name === 'check-config' ? describeValidConfig(config) : printConfig(config, why, command.json));
-        return ExitCode.ok;
+        config = loadConfig({ file, env });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`asyncdemo: ${error.message}\n`);
+        // The verdict is the exit code; it stands when stderr cannot take the reasons.
+        writeOut(2, `asyncdemo: ${error.message}\n`);
         return ExitCode.config;
       }
+      if (command.name === 'check-config') {
+        writeOut(1, describeValidConfig(config));
+        return ExitCode.ok;
+      }
+      return output(printConfig(config, why, command.json));
     }
     case 'doctor': {
       const { file } = resolveConfigPath(command.config, env, shippedConfig);
@@ -66,6 +70,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       const report = formatReport(
         runDoctor({
           nodeVersion: process.version,
+          codeCache: () => inspectCodeCache(join(packageRoot, 'dist'), env),
+          remakeCodeCache: `${writable(join(packageRoot, 'dist')) ? '' : 'sudo '}${process.execPath} ${join(packageRoot, 'scripts', 'build', 'code-cache.mjs')} ${join(packageRoot, 'dist')}`,
           configFile: file,
           loadConfig: () => loadConfig({ file, env }),
           loadSdNotify,
@@ -81,6 +87,14 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   }
 }
 
+/** Writes a command's output to stdout; a stdout that cannot take it (a full disk, a closed pipe) is a failure, said on stderr. */
+function output(text: string): number {
+  const problem = writeOut(1, text);
+  if (problem === undefined) return ExitCode.ok;
+  writeOut(2, `asyncdemo: cannot write to stdout: ${problem}\n`);
+  return ExitCode.failure;
+}
+
 async function run(flag: string | undefined, env: Env): Promise<number> {
   const { file } = resolveConfigPath(flag, env, shippedConfig);
   const timers = nodeTimers;
@@ -93,7 +107,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
-    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }), env, stdoutIsTTY, timers });
+    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
     try {
       // systemctl status shows why it did not start.
@@ -105,7 +119,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     return ExitCode.config;
   }
 
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, timers });
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
   const { logger } = logging;
   let notifier: Notifier;
   try {
@@ -177,6 +191,15 @@ function stdoutIsTerminal(): boolean {
 function exit(logging: Logging | undefined, code: number): never {
   logging?.flushSync();
   process.exit(code);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function version(): string {

@@ -10,9 +10,7 @@ import { build } from 'esbuild';
 import { copyFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const subset = fileURLToPath(new URL('./date-fns-subset.cjs', import.meta.url));
-const threadStreamStub = fileURLToPath(new URL('./thread-stream-stub.cjs', import.meta.url));
-const shims = fileURLToPath(new URL('./builtin-shims.cjs', import.meta.url));
+const dateFns = fileURLToPath(new URL('./date-fns-functions.cjs', import.meta.url));
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -31,11 +29,7 @@ await build({
     {
       name: 'leaner-dependencies',
       setup(b) {
-        b.onResolve({ filter: /^date-fns$/ }, () => ({ path: subset }));
-        b.onResolve({ filter: /^thread-stream$/ }, () => ({ path: threadStreamStub }));
-        // Only for these importers; see builtin-shims.cjs.
-        b.onResolve({ filter: /^assert$/ }, (a) => (/[\\/]sonic-boom[\\/]/.test(a.importer) ? { path: shims } : undefined));
-        b.onResolve({ filter: /^worker_threads$/ }, (a) => (/[\\/]pino[\\/]lib[\\/]tools\.js$/.test(a.importer) ? { path: shims } : undefined));
+        b.onResolve({ filter: /^date-fns$/ }, () => ({ path: dateFns }));
       },
     },
   ],

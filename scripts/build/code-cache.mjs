@@ -1,15 +1,23 @@
-// Makes dist/app.cache, the V8 code cache dist/main.js starts from: runs the
-// daemon once, through start-up, a few steps and a stop, and has it save the
-// code it compiled. Run by `npm run build`, and by scripts/install.sh with
-// the Node that will run the service (a cache only fits the Node that made it).
+// Makes dist/app.cache, the V8 code cache dist/main.js starts from on Node 20
+// and 22.0: runs the daemon once, through start-up, a few steps and a stop,
+// and has it save the code it compiled. Run by `npm run build`, and by
+// scripts/install.sh with the Node that will run the service (a cache only
+// fits the Node that made it).
 //
 //   node scripts/build/code-cache.mjs [DIST]
 import { execFileSync } from 'node:child_process';
+import nodeModule from 'node:module';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const dist = resolve(process.argv[2] ?? 'dist');
+if (typeof nodeModule.enableCompileCache === 'function') {
+  // Node 22.1 and later: dist/main.js uses Node's own compile cache instead (see main.cjs).
+  rmSync(join(dist, 'app.cache'), { force: true });
+  console.log(`code cache: not needed on Node ${process.version}, which keeps its own (module.enableCompileCache)`);
+  process.exit(0);
+}
 const dir = mkdtempSync(join(tmpdir(), 'asyncdemo-code-cache-'));
 try {
   const config = join(dir, 'config.yaml');

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
-import convict from 'convict';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { describe } from './duration.js';
-import { SECTIONS, schema, schemaKeys, type Settings } from './schema.js';
-import { formatKeyPath, readTasks, type TaskTable } from './tasks.js';
-import { keyPathLines, parseConfigText } from './yaml.js';
+import { describeValue, formatKeyPath, Issues, pathKey } from './issues.js';
+import { readConfigFile } from './read.js';
+import { schemaKeys, type Settings } from './schema.js';
+import { isMapping, readSettings } from './settings.js';
+import { readTasks, type TaskTable } from './tasks.js';
+import { parseConfigText, type ParsedYaml } from './yaml.js';
 
 /** Where a setting's value came from; `asyncdemo print-config` shows it for every key. */
 export type Source =
@@ -29,64 +29,46 @@ export interface LoadOptions {
 }
 
 /**
- * Reads, parses and validates a config file. YAML and JSON both go through the
- * YAML parser (JSON is YAML 1.2), so both get line numbers and both refuse
- * duplicate keys, which `JSON.parse` would silently accept.
+ * Reads, parses and validates a config file: a regular file of at most
+ * 128 KiB (read.ts), YAML with bounded nesting and aliases (yaml.ts), every key
+ * known and every value in range (settings.ts, tasks.ts). YAML and JSON both
+ * go through the YAML parser (JSON is YAML 1.2), so both get line numbers
+ * and both refuse duplicate keys, which `JSON.parse` would silently accept.
  *
- * @throws {ConfigError} listing every problem found, each with its key path.
+ * @throws {ConfigError} listing the problems found, each with its line, key
+ *   path, reason and the value as written.
  */
 export function loadConfig({ file, env }: LoadOptions): Config {
-  let text: string;
+  const parsed = parseConfigText(readConfigFile(file), file);
   try {
-    text = readFileSync(file, 'utf8');
+    return check(file, env, parsed);
   } catch (error) {
-    throw new ConfigError(file, [{ path: '', reason: `cannot read the file: ${(error as Error).message}` }], { cause: error });
+    // So that the report of this error can be logged with the file's own log settings without reading the file again.
+    if (error instanceof ConfigError) refusedLogSection.set(error, isMapping(parsed.value) ? parsed.value['log'] : undefined);
+    throw error;
   }
+}
 
-  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+/** The `log` section of each file refused after it parsed, by its error. */
+const refusedLogSection = new WeakMap<ConfigError, unknown>();
+
+function check(file: string, env: LoadOptions['env'], parsed: ParsedYaml): Config {
+  const raw = parsed.value;
+  if (raw === undefined || raw === null) {
     throw new ConfigError(file, [{ path: '', reason: 'the file is empty; it needs at least a tasks mapping' }]);
   }
-  const raw = parseConfigText(text, file);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    const reason = raw == null ? 'the file is empty; it needs at least a tasks mapping' : `must be a mapping with a tasks key; got ${describe(raw)}`;
-    throw new ConfigError(file, [{ path: '', reason }]);
+  const issues = new Issues();
+  if (!isMapping(raw)) {
+    issues.add({ at: [], reason: 'must be a mapping with a tasks key', got: { value: raw } });
+    throw configError(file, issues, parsed);
   }
-  const fileValues = raw as Record<string, unknown>;
-
-  const issues: ConfigIssue[] = [];
-
-  for (const section of SECTIONS) {
-    const value = fileValues[section];
-    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-      issues.push({ path: section, reason: `must be a mapping; got ${describe(value)}` });
-      delete fileValues[section];
-    }
-  }
-
-  const keys = schemaKeys();
-  const envOf = new Map(keys.flatMap((k) => (k.env === undefined ? [] : [[k.key, k.env] as const])));
-  const { tasks: rawTasks, ...rawSettings } = fileValues;
-  const conf = convict<Settings>(schema as unknown as convict.Schema<Settings>, { args: [], env: { ...env } });
-  let settings: Settings | undefined;
-  try {
-    conf.load(rawSettings);
-    conf.validate({ allowed: 'strict' });
-    settings = conf.getProperties();
-  } catch (error) {
-    for (const issue of convictIssues((error as Error).message)) {
-      const variable = envOf.get(issue.path);
-      const fromEnv = variable !== undefined && env[variable] !== undefined;
-      issues.push({ ...issue, ...(fromEnv ? { env: variable } : {}) });
-    }
-  }
-
-  const { tasks, issues: taskIssues } = readTasks(rawTasks);
-  for (const issue of taskIssues) issues.push({ path: formatKeyPath(issue.at), reason: issue.reason });
-
-  if (issues.length > 0 || settings === undefined) throw new ConfigError(file, locate(issues, text));
+  const { tasks: rawTasks, ...fileValues } = raw;
+  const settings = readSettings(fileValues, env, issues, ['tasks']);
+  const { tasks } = readTasks(rawTasks, issues);
+  if (issues.count > 0 || settings === undefined) throw configError(file, issues, parsed);
 
   const sources = new Map<string, Source>();
-  for (const { key, env: variable } of keys) {
+  for (const { key, env: variable } of schemaKeys()) {
     const inFile = valueAt(fileValues, key.split('.'));
     if (variable !== undefined && env[variable] !== undefined) {
       sources.set(key, { from: 'environment', variable, ...(inFile.found ? { fileValue: inFile.value } : {}) });
@@ -97,6 +79,31 @@ export function loadConfig({ file, env }: LoadOptions): Config {
     sources.set('log.file.dir', { from: 'environment', variable: 'LOGS_DIRECTORY' });
   }
   return { file, settings, tasks, sources };
+}
+
+/**
+ * The error for the problems found: each with the line of its key (or of the
+ * nearest enclosing key the file has), the value as the file spells it, in
+ * file order; problems from the environment go last.
+ */
+function configError(file: string, issues: Issues, parsed: ParsedYaml): ConfigError {
+  const fromFile = issues.kept.filter((issue) => issue.env === undefined);
+  const places = parsed.places(fromFile.map((issue) => issue.at));
+  const located = issues.kept.map((issue): ConfigIssue => {
+    const path = formatKeyPath(issue.at);
+    if (issue.env !== undefined) {
+      const got = issue.got === undefined ? '' : `; got ${describeValue(issue.env.text)}`;
+      return { path, reason: `${issue.reason}${got}`, env: issue.env.name };
+    }
+    const exact = places.get(pathKey(issue.at));
+    let line = exact?.line;
+    for (let n = issue.at.length - 1; line === undefined && n > 0; n--) line = places.get(pathKey(issue.at.slice(0, n)))?.line;
+    const got = issue.got === undefined ? '' : `; got ${exact?.written ?? describeValue(issue.got.value)}`;
+    return { path, reason: `${issue.reason}${got}`, ...(line === undefined ? {} : { line }) };
+  });
+  const rank = (issue: ConfigIssue): number => (issue.env !== undefined ? Infinity : (issue.line ?? Number.MAX_SAFE_INTEGER));
+  located.sort((a, b) => rank(a) - rank(b));
+  return new ConfigError(file, located, { more: issues.count - issues.kept.length });
 }
 
 /**
@@ -114,75 +121,35 @@ function useLogsDirectory(settings: Settings, env: LoadOptions['env']): boolean 
  * The log settings to report an unusable config with, so its error reaches
  * the log files as well as the console: the file's own `log` section when
  * that part is valid, else the defaults (with the environment, if valid).
- * Never throws.
+ * Given the error loadConfig refused the file with, it uses the section that
+ * load parsed instead of reading the file again. Never throws.
  */
-export function fallbackLogSettings({ file, env }: LoadOptions): Settings['log'] {
+export function fallbackLogSettings({ file, env }: LoadOptions, refused?: ConfigError): Settings['log'] {
   let fileLog: unknown;
-  try {
-    const raw = parseConfigText(readFileSync(file, 'utf8'), file);
-    fileLog = (raw as { log?: unknown } | null)?.log;
-  } catch {
-    fileLog = undefined;
-  }
-  const attempts: [unknown, LoadOptions['env']][] = [
-    [fileLog, env],
-    [undefined, env],
-    [undefined, {}],
-  ];
-  for (const [log, environment] of attempts) {
+  if (refused !== undefined) {
+    // A file that did not even parse has no log section to use.
+    fileLog = refusedLogSection.get(refused);
+  } else {
     try {
-      const conf = convict<Settings>(schema as unknown as convict.Schema<Settings>, { args: [], env: { ...environment } });
-      conf.load(log === undefined ? {} : { log });
-      conf.validate({ allowed: 'strict' });
-      const settings = conf.getProperties();
-      const fileNamesDir = typeof log === 'object' && log !== null && typeof (log as { file?: { dir?: unknown } }).file?.dir === 'string';
-      if (!fileNamesDir && environment['ASYNCDEMO_LOG_DIR'] === undefined) useLogsDirectory(settings, environment);
-      return settings.log;
+      const { value } = parseConfigText(readConfigFile(file), file);
+      fileLog = isMapping(value) && Object.hasOwn(value, 'log') ? value['log'] : undefined;
     } catch {
-      // Try the next, plainer, source.
+      fileLog = undefined;
     }
+  }
+  const attempts: [Record<string, unknown>, LoadOptions['env']][] = [
+    [fileLog === undefined ? {} : { log: fileLog }, env],
+    [{}, env],
+    [{}, {}],
+  ];
+  for (const [values, environment] of attempts) {
+    const settings = readSettings(values, environment, new Issues());
+    if (settings === undefined) continue;
+    const fileNamesDir = isMapping(fileLog) && isMapping(fileLog['file']) && typeof fileLog['file']['dir'] === 'string';
+    if (!fileNamesDir && environment['ASYNCDEMO_LOG_DIR'] === undefined) useLogsDirectory(settings, environment);
+    return settings.log;
   }
   throw new Error('unreachable: the schema defaults are valid');
-}
-
-/**
- * convict reports all problems in one message, a line each:
- * `key: reason: value was …` or `configuration param 'key' not declared in the schema`.
- */
-function convictIssues(message: string): { path: string; reason: string }[] {
-  return message.split('\n').map((line) => {
-    const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
-    if (undeclared?.[1] !== undefined) return { path: undeclared[1], reason: 'unknown key' };
-    const missing = /^configuration param '(.+)' missing from config/.exec(line);
-    if (missing?.[1] !== undefined) return { path: missing[1], reason: 'missing' };
-    const invalid = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(line);
-    if (invalid?.[1] !== undefined && invalid[2] !== undefined) return { path: invalid[1], reason: invalid[2] };
-    return { path: '', reason: line };
-  });
-}
-
-/**
- * Adds the line of each problem (an unknown or missing key points at the
- * nearest line that exists) and sorts them in file order; problems that came
- * from the environment go last.
- */
-function locate(issues: readonly ConfigIssue[], text: string): ConfigIssue[] {
-  const lines = keyPathLines(text);
-  const lineOf = (path: string): number | undefined => {
-    for (let p = path; p !== ''; p = p.replace(/(\.[^.[\]]*|\[\d+\])$/, '')) {
-      const line = lines.get(p);
-      if (line !== undefined) return line;
-      if (!/[.[]/.test(p)) break;
-    }
-    return undefined;
-  };
-  return issues
-    .map((issue) => {
-      if (issue.env !== undefined || issue.line !== undefined) return issue;
-      const line = lineOf(issue.path);
-      return line === undefined ? issue : { ...issue, line };
-    })
-    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
 }
 
 function valueAt(root: unknown, path: readonly string[]): { found: boolean; value?: unknown } {

@@ -1,4 +1,6 @@
-import { describe, parseDuration } from './duration.js';
+import { parseDuration } from './duration.js';
+import { Issues, shorten, type Issue, type Segment } from './issues.js';
+import { nearest } from './keys.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -51,104 +53,113 @@ export function sameTask(a: TaskDef, b: TaskDef): boolean {
 export type TaskTable = ReadonlyMap<string, TaskDef>;
 
 /** A problem found while reading tasks, located by key path segments. */
-export interface TaskIssue {
-  readonly at: readonly (string | number)[];
-  readonly reason: string;
-}
+export type TaskIssue = Issue;
 
 const TASK_KEYS = ['autostart', 'repeat', 'steps', 'pin', 'led', 'description'] as const;
-const NAME = /^[A-Za-z][\w.-]*$/;
+/** A task's name is in every line it logs: short enough to read. */
+const NAME = /^[A-Za-z][\w.-]{0,63}$/;
 /** The 40-pin header's GPIO range; the LED checks the chip's real size when it opens the pin. */
 export const BCM_PIN_MAX = 27;
 
+/** The least a repeating task must sleep per round, in all: less and it spins a core (a round of `sleep: 0` is a busy loop). */
+export const MIN_SLEEP_PER_ROUND_MS = 1;
+
 /**
  * Checks and normalises the `tasks` mapping. Collects every problem rather
- * than stopping at the first, so one `check-config` run shows them all.
+ * than stopping at the first, so one `check-config` run shows them all
+ * (`issues` keeps the first few of a file full of them, and counts the rest).
  */
-export function readTasks(raw: unknown): { tasks: TaskTable; issues: TaskIssue[] } {
-  const issues: TaskIssue[] = [];
+export function readTasks(raw: unknown, issues: Issues = new Issues()): { tasks: TaskTable; issues: readonly TaskIssue[] } {
   const tasks = new Map<string, TaskDef>();
   const at = ['tasks'];
+  const before = issues.count;
+  const done = (): { tasks: TaskTable; issues: readonly TaskIssue[] } => ({ tasks, issues: issues.kept });
   if (raw === undefined) {
-    issues.push({ at, reason: 'missing: a config needs a tasks mapping with at least one task' });
-    return { tasks, issues };
+    issues.add({ at, reason: 'missing: a config needs a tasks mapping with at least one task' });
+    return done();
   }
   if (!isMapping(raw)) {
-    issues.push({ at, reason: `must be a mapping of task names to tasks; got ${describe(raw)}` });
-    return { tasks, issues };
+    issues.add({ at, reason: 'must be a mapping of task names to tasks', got: { value: raw } });
+    return done();
   }
   const names = Object.keys(raw);
   if (names.length === 0) {
-    issues.push({ at, reason: 'must define at least one task' });
-    return { tasks, issues };
+    issues.add({ at, reason: 'must define at least one task' });
+    return done();
   }
   const known = new Set(names);
   for (const name of names) {
     const task = readTask(name, raw[name], known, issues);
     if (task !== undefined) tasks.set(name, task);
   }
-  if (issues.length === 0 && ![...tasks.values()].some((t) => t.autostart)) {
-    issues.push({ at, reason: 'no task has autostart: true, so nothing would ever run' });
+  if (issues.count === before && ![...tasks.values()].some((t) => t.autostart)) {
+    issues.add({ at, reason: 'no task has autostart: true, so nothing would ever run' });
   }
-  return { tasks, issues };
+  return done();
 }
 
-function readTask(name: string, raw: unknown, names: ReadonlySet<string>, issues: TaskIssue[]): TaskDef | undefined {
+function readTask(name: string, raw: unknown, names: ReadonlySet<string>, issues: Issues): TaskDef | undefined {
   const at = ['tasks', name];
-  const before = issues.length;
+  const before = issues.count;
   if (!NAME.test(name)) {
-    issues.push({ at, reason: 'a task name starts with a letter and holds only letters, digits, _, - and .' });
+    issues.add({ at, reason: 'a task name starts with a letter and holds only letters, digits, _, - and ., 64 at most' });
   }
   if (!isMapping(raw)) {
-    issues.push({ at, reason: `must be a mapping with at least "steps"; got ${describe(raw)}` });
+    issues.add({ at, reason: 'must be a mapping with at least "steps"', got: { value: raw } });
     return undefined;
   }
   for (const key of Object.keys(raw)) {
-    if (!(TASK_KEYS as readonly string[]).includes(key)) {
-      issues.push({ at: [...at, key], reason: `unknown key; a task has ${TASK_KEYS.join(', ')}` });
-    }
+    if (!(TASK_KEYS as readonly string[]).includes(key)) issues.add({ at: [...at, key], reason: unknownKey(key, TASK_KEYS, `a task has ${TASK_KEYS.join(', ')}`) });
   }
 
   const autostart = raw['autostart'] ?? false;
   if (typeof autostart !== 'boolean') {
-    issues.push({ at: [...at, 'autostart'], reason: `must be true or false; got ${describe(autostart)}` });
+    issues.add({ at: [...at, 'autostart'], reason: 'must be true or false', got: { value: autostart } });
   }
 
   let repeat = 1;
   const rawRepeat = raw['repeat'] ?? 1;
   if (rawRepeat === 'forever') repeat = Infinity;
   else if (typeof rawRepeat === 'number' && Number.isSafeInteger(rawRepeat) && rawRepeat >= 1) repeat = rawRepeat;
-  else issues.push({ at: [...at, 'repeat'], reason: `must be a whole number of times (1 or more) or "forever"; got ${describe(rawRepeat)}` });
+  else issues.add({ at: [...at, 'repeat'], reason: 'must be a whole number of times (1 or more) or "forever"', got: { value: rawRepeat } });
 
   const pin = raw['pin'];
   if (pin !== undefined && !isPin(pin)) {
-    issues.push({ at: [...at, 'pin'], reason: `must be a BCM GPIO number from 0 to ${BCM_PIN_MAX}; got ${describe(pin)}` });
+    issues.add({ at: [...at, 'pin'], reason: `must be a BCM GPIO number from 0 to ${BCM_PIN_MAX}`, got: { value: pin } });
   }
   const led = raw['led'];
   if (led !== undefined && !isLedMode(led)) {
-    issues.push({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}; got ${describe(led)}` });
+    issues.add({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}`, got: { value: led } });
   }
   if (raw['description'] !== undefined && typeof raw['description'] !== 'string') {
-    issues.push({ at: [...at, 'description'], reason: `must be text; got ${describe(raw['description'])}` });
+    issues.add({ at: [...at, 'description'], reason: 'must be text', got: { value: raw['description'] } });
   }
 
   const rawSteps = raw['steps'];
   const steps: Step[] = [];
   if (!Array.isArray(rawSteps) || rawSteps.length === 0) {
-    issues.push({ at: [...at, 'steps'], reason: `must be a non-empty list of steps; got ${describe(rawSteps)}` });
+    issues.add({ at: [...at, 'steps'], reason: 'must be a non-empty list of steps', got: { value: rawSteps } });
   } else {
-    const stepsBefore = issues.length;
+    const stepsBefore = issues.count;
     rawSteps.forEach((rawStep: unknown, index) => {
       const step = readStep(rawStep, [...at, 'steps', index], names, issues);
       if (step !== undefined) steps.push(step);
     });
     // Only when every step was read: a sleep with a bad value is reported as that, not as a missing sleep.
-    if (issues.length === stepsBefore && repeat > 1 && !steps.some((s) => s.kind === 'sleep')) {
-      issues.push({ at: [...at, 'repeat'], reason: 'a task that repeats needs a sleep step, or it would hold the event loop' });
+    if (issues.count === stepsBefore && repeat > 1) {
+      const slept = steps.reduce((ms, s) => (s.kind === 'sleep' ? ms + s.ms : ms), 0);
+      if (!steps.some((s) => s.kind === 'sleep')) {
+        issues.add({ at: [...at, 'repeat'], reason: 'a task that repeats needs a sleep step, or it would hold the event loop' });
+      } else if (slept < MIN_SLEEP_PER_ROUND_MS) {
+        issues.add({
+          at: [...at, 'repeat'],
+          reason: `a task that repeats must sleep at least ${MIN_SLEEP_PER_ROUND_MS}ms per round in all, or it keeps a core busy; its sleeps add up to ${slept}ms`,
+        });
+      }
     }
   }
 
-  if (issues.length > before) return undefined;
+  if (issues.count > before) return undefined;
   return {
     name,
     autostart: autostart as boolean,
@@ -159,39 +170,34 @@ function readTask(name: string, raw: unknown, names: ReadonlySet<string>, issues
   };
 }
 
-function readStep(
-  raw: unknown,
-  at: readonly (string | number)[],
-  names: ReadonlySet<string>,
-  issues: TaskIssue[],
-): Step | undefined {
+function readStep(raw: unknown, at: readonly Segment[], names: ReadonlySet<string>, issues: Issues): Step | undefined {
   if (!isMapping(raw)) {
-    issues.push({ at, reason: `a step is a mapping with one of ${STEP_KINDS.join(', ')}; got ${describe(raw)}` });
+    issues.add({ at, reason: `a step is a mapping with one of ${STEP_KINDS.join(', ')}`, got: { value: raw } });
     return undefined;
   }
   const keys = Object.keys(raw);
   const kinds = keys.filter((k): k is StepKind => (STEP_KINDS as readonly string[]).includes(k));
   const unknown = keys.filter((k) => !kinds.includes(k as StepKind) && !(STEP_MODIFIERS as readonly string[]).includes(k));
   for (const key of unknown) {
-    issues.push({ at: [...at, key], reason: `unknown key; a step has one of ${STEP_KINDS.join(', ')} (plus level on log, and led)` });
+    issues.add({ at: [...at, key], reason: unknownKey(key, [...STEP_KINDS, ...STEP_MODIFIERS], `a step has one of ${STEP_KINDS.join(', ')} (plus level on log, and led)`) });
   }
   const [kind] = kinds;
   if (kind === undefined || kinds.length > 1) {
     const got = kinds.length === 0 ? 'none' : kinds.join(' and ');
-    issues.push({ at, reason: `a step has exactly one of ${STEP_KINDS.join(', ')}; this one has ${got}` });
+    issues.add({ at, reason: `a step has exactly one of ${STEP_KINDS.join(', ')}; this one has ${got}` });
     return undefined;
   }
-  const before = issues.length;
+  const before = issues.count;
   const value = raw[kind];
   const here = [...at, kind];
 
   let led: LedMode | undefined;
   if (raw['led'] !== undefined) {
     if (isLedMode(raw['led'])) led = raw['led'];
-    else issues.push({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}; got ${describe(raw['led'])}` });
+    else issues.add({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}`, got: { value: raw['led'] } });
   }
   if (raw['level'] !== undefined && kind !== 'log') {
-    issues.push({ at: [...at, 'level'], reason: 'only a log step has a level' });
+    issues.add({ at: [...at, 'level'], reason: 'only a log step has a level' });
   }
 
   let step: Step | undefined;
@@ -199,7 +205,7 @@ function readStep(
     case 'log': {
       const level = raw['level'] ?? 'info';
       if (!(LOG_LEVELS as readonly unknown[]).includes(level)) {
-        issues.push({ at: [...at, 'level'], reason: `must be one of ${LOG_LEVELS.join(', ')}; got ${describe(level)}` });
+        issues.add({ at: [...at, 'level'], reason: `must be one of ${LOG_LEVELS.join(', ')}`, got: { value: level } });
       }
       const message = readText(value, here, issues);
       if (message !== undefined) step = { kind, message, level: level as LogLevel };
@@ -215,27 +221,29 @@ function readStep(
     case 'busy': {
       const ms = parseDuration(value);
       if (typeof ms === 'number') step = { kind, ms };
-      else issues.push({ at: here, reason: ms.reason });
+      else issues.add({ at: here, reason: ms.reason, got: { value } });
       break;
     }
     case 'spawn':
     case 'cancel': {
       if (typeof value !== 'string' || value === '') {
-        issues.push({ at: here, reason: `must name a task; got ${describe(value)}` });
+        issues.add({ at: here, reason: 'must name a task', got: { value } });
       } else if (!names.has(value)) {
-        issues.push({ at: here, reason: `no task named ${JSON.stringify(value)}; the tasks are ${listNames([...names])}` });
+        const near = nearest(value, [...names]);
+        const hint = near === undefined ? `the tasks are ${listNames([...names])}` : `did you mean ${near}?`;
+        issues.add({ at: here, reason: `no task named ${JSON.stringify(shorten(value))}; ${hint}` });
       } else {
         step = { kind, task: value };
       }
       break;
     }
     case 'stop': {
-      if (value !== true) issues.push({ at: here, reason: `must be true; got ${describe(value)}` });
+      if (value !== true) issues.add({ at: here, reason: 'must be true', got: { value } });
       else step = { kind };
       break;
     }
   }
-  if (step === undefined || issues.length > before) return undefined;
+  if (step === undefined || issues.count > before) return undefined;
   return led === undefined ? step : { ...step, led };
 }
 
@@ -244,11 +252,17 @@ export function listNames(names: readonly string[]): string {
   return names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
 }
 
-function readText(value: unknown, at: readonly (string | number)[], issues: TaskIssue[]): string | undefined {
+function readText(value: unknown, at: readonly Segment[], issues: Issues): string | undefined {
   // YAML turns `log: 42` or `log: yes` into a number or boolean; a log line means the text.
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  issues.push({ at, reason: `must be text; got ${describe(value)}` });
+  issues.add({ at, reason: 'must be text', got: { value } });
   return undefined;
+}
+
+/** `unknown key; did you mean repeat?`, or what is allowed there. */
+function unknownKey(key: string, known: readonly string[], allowed: string): string {
+  const near = nearest(key, known);
+  return near === undefined ? `unknown key; ${allowed}` : `unknown key; did you mean ${near}?`;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -263,7 +277,3 @@ export function isPin(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= BCM_PIN_MAX;
 }
 
-/** `['tasks', 'op', 'steps', 3, 'sleep']` → `tasks.op.steps[3].sleep`. */
-export function formatKeyPath(at: readonly (string | number)[]): string {
-  return at.reduce<string>((path, seg) => (typeof seg === 'number' ? `${path}[${seg}]` : path === '' ? seg : `${path}.${seg}`), '');
-}

@@ -1,26 +1,33 @@
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { accessSync, constants, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { childProcess } from '../child-process.js';
 import { GpioUnavailableError } from '../errors.js';
 import { PI_HEADER_LABELS } from './chips.js';
-import { GPIO_GROUP_FIX } from './sysfs.js';
 import type { LedBackend, LedOutput } from './led.js';
+import { lineHelperArgs } from './line-helper.js';
+import { GPIO_UDEV_RULE, permissionProblem } from './permissions.js';
 
 type Env = Readonly<Record<string, string>>;
 
-/** How long a gpioset may take to let go of its line before it is killed. */
+/** How long the helper may take to drive the line off and let go of it before it is killed. */
 const RELEASE_TIMEOUT_MS = 1000;
+/** How long detecting the chips may take (a python3 start, one ioctl per chip). */
+const DETECT_TIMEOUT_MS = 10_000;
+
+export const CHARDEV_UDEV_FIX = `give the GPIO devices to the gpio group with the udev rule Raspberry Pi OS has: echo '${GPIO_UDEV_RULE}' | sudo tee /etc/udev/rules.d/60-gpio.rules && sudo udevadm trigger --subsystem-match=gpio (the service user is in the gpio group)`;
 
 export interface ChardevOptions {
   readonly activeLow: boolean;
   /** The chip (gpiochip0, /dev/gpiochip4…); null finds the header's. */
   readonly chip: string | null;
-  /** The environment of the gpioset children: without NOTIFY_SOCKET and WATCHDOG_* (see childEnv). */
+  /** The environment of the helper: without NOTIFY_SOCKET and WATCHDOG_* (see childEnv). */
   readonly env: Env;
-  /** Where a failure that happens later, in a child, is reported. */
+  /** Where a failure that happens later, in the helper, is reported. */
   readonly onError: (error: Error) => void;
   /** Where the GPIO character devices are. */
   readonly devDir?: string;
+  /** How the chips are found; tests pass their own. */
+  readonly detect?: (devDir: string, env: Env) => ChardevChip[] | undefined;
 }
 
 /** The GPIO character devices in `devDir` (gpiochip0…), by name; none when it cannot be read. */
@@ -32,189 +39,167 @@ export function listGpioDevices(devDir = '/dev'): string[] {
   }
 }
 
-/** The libgpiod version `gpioset --version` reports, with its first line; undefined when gpioset does not run. */
-export function gpiosetVersion(env?: Env): { major: number; minor: number; line: string } | undefined {
-  const result = childProcess().spawnSync('gpioset', ['--version'], { ...(env === undefined ? {} : { env }), encoding: 'utf8' });
-  const version = /v(\d+)\.(\d+)/.exec(result.stdout ?? '');
-  if (result.error !== undefined || version === null) return undefined;
-  return { major: Number(version[1]), minor: Number(version[2]), line: result.stdout.split('\n')[0]?.trim() ?? '' };
+/** A GPIO chip as the kernel describes it, or why it could not be opened. */
+export interface ChardevChip {
+  readonly device: string;
+  readonly name?: string;
+  readonly label?: string;
+  readonly lines?: number;
+  /** EACCES, EPERM, ENOENT…: the chip could not be opened. */
+  readonly error?: string;
+}
+
+/** The chips in `devDir`, from the kernel (the helper's `detect`); undefined when python3 does not run. */
+export function detectChips(devDir: string, env?: Env): ChardevChip[] | undefined {
+  const result = childProcess().spawnSync('python3', lineHelperArgs(['detect', devDir]), { ...(env === undefined ? {} : { env }), encoding: 'utf8', timeout: DETECT_TIMEOUT_MS });
+  if (result.error !== undefined || result.status !== 0) return undefined;
+  return result.stdout.split('\n').flatMap((line) => {
+    try {
+      return line === '' ? [] : [JSON.parse(line) as ChardevChip];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** python3's version line, or undefined when it does not run (`asyncdemo doctor`). */
+export function pythonVersion(env?: Env): string | undefined {
+  const result = childProcess().spawnSync('python3', ['--version'], { ...(env === undefined ? {} : { env }), encoding: 'utf8' });
+  return result.error === undefined && result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+function noPermission(devices: readonly string[]): GpioUnavailableError {
+  const { reason, fix } = permissionProblem(devices, 'open', CHARDEV_UDEV_FIX);
+  return new GpioUnavailableError(reason, fix);
 }
 
 /**
- * The LED through the GPIO character device, with libgpiod's `gpioset`
- * (Debian package gpiod): no native build, and it works where sysfs GPIO is
- * gone (Raspberry Pi OS trixie, onoff issue #206). One `gpioset` holds the
- * line at a time; a change replaces it. libgpiod 1.6 (bookworm) needs
- * `--mode=signal` to hold the line; 2.x (trixie) holds it by default and
- * takes the chip as `--chip`.
+ * The LED through the GPIO character device, for kernels without sysfs GPIO
+ * (Raspberry Pi OS trixie) or where it is not usable: a python3 helper holds
+ * the line (see line-helper.ts for why, and how). No native build, and no
+ * libgpiod: the same on bookworm (libgpiod 1.6) and trixie (2.2).
  *
  * @throws {GpioUnavailableError} saying why and how to fix it.
  */
-export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/dev' }: ChardevOptions): LedBackend & { readonly chip: string; readonly libgpiod: string } {
+export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/dev', detect = detectChips }: ChardevOptions): LedBackend & { readonly chip: string; readonly label: string } {
   if (listGpioDevices(devDir).length === 0) throw new GpioUnavailableError(`no GPIO character devices (${devDir}/gpiochip*): not a Raspberry Pi`, 'run asyncdemo on a Raspberry Pi, or use led.backend: simulated');
+  const chips = detect(devDir, env);
+  if (chips === undefined) throw new GpioUnavailableError('python3 does not run (asyncdemo drives the GPIO character device through a small python3 helper)', 'sudo apt install python3');
 
-  const libgpiod = gpiosetVersion(env);
-  if (libgpiod === undefined) throw new GpioUnavailableError('gpioset (libgpiod) is not installed', 'sudo apt install gpiod');
-  const v2 = libgpiod.major >= 2;
-
-  let name = chip;
-  if (name === null) {
-    const detect = childProcess().spawnSync('gpiodetect', [], { env, encoding: 'utf8' });
-    const chips = (detect.stdout ?? '').split('\n').flatMap((line) => {
-      const match = /^(\S+) \[([^\]]*)\]/.exec(line);
-      return match?.[1] === undefined || match[2] === undefined ? [] : [{ name: match[1], label: match[2] }];
-    });
-    name = PI_HEADER_LABELS.map((label) => chips.find((c) => c.label === label)?.name).find((n) => n !== undefined) ?? null;
-    if (name === null) {
-      const found = chips.map((c) => `${c.name} [${c.label}]`).join(', ') || 'none';
-      throw new GpioUnavailableError(`no Raspberry Pi GPIO controller among the GPIO chips (found: ${found})`, 'set led.chip to the chip of the header');
+  let found: ChardevChip | undefined;
+  if (chip !== null) {
+    const device = chip.startsWith('/') ? chip : `${devDir}/${chip}`;
+    found = chips.find((c) => c.device === device);
+    if (found === undefined) throw new GpioUnavailableError(`no GPIO character device ${device}`, `check led.chip; the chips are ${chips.map((c) => c.device).join(', ')}`);
+  } else {
+    found = PI_HEADER_LABELS.map((label) => chips.find((c) => c.label === label)).find((c) => c !== undefined);
+    if (found === undefined) {
+      // A chip that cannot be opened cannot tell its label: that is the problem to report, not a missing chip.
+      const denied = chips.filter((c) => c.error === 'EACCES' || c.error === 'EPERM').map((c) => c.device);
+      if (denied.length > 0) throw noPermission(denied);
+      const list = chips.map((c) => (c.error === undefined ? `${c.name ?? c.device} [${c.label ?? ''}]` : `${c.device} (${c.error})`)).join(', ') || 'none';
+      throw new GpioUnavailableError(`no Raspberry Pi GPIO controller among the GPIO chips (found: ${list})`, 'set led.chip to the chip of the header');
     }
   }
-  const device = name.startsWith('/') ? name : `${devDir}/${name}`;
-  try {
-    accessSync(device, constants.R_OK | constants.W_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new GpioUnavailableError(`no permission to use ${device}`, GPIO_GROUP_FIX, { cause: error });
-    throw new GpioUnavailableError(`cannot use ${device}: ${code ?? (error as Error).message}`, 'check led.chip; asyncdemo doctor lists the chips', { cause: error });
-  }
+  if (found.error === 'EACCES' || found.error === 'EPERM') throw noPermission([found.device]);
+  if (found.error !== undefined) throw new GpioUnavailableError(`cannot open ${found.device}: ${found.error}`, 'check led.chip; asyncdemo doctor lists the chips');
 
-  const chipName = name;
-  /** A holder keeps the line until SIGTERM; without `hold`, gpioset sets the value and exits. */
-  const args = (offset: number, on: boolean, hold: boolean): string[] => {
-    const value = `${offset}=${on ? 1 : 0}`;
-    const low = activeLow ? ['--active-low'] : [];
-    if (v2) return [...(hold ? [] : ['-t0']), '--chip', chipName, ...low, value];
-    return [...(hold ? ['--mode=signal'] : []), ...low, chipName, value];
-  };
-  const options: SpawnOptions = { env, stdio: ['ignore', 'ignore', 'pipe'] };
+  const header = found;
+  const name = header.name ?? header.device;
   return {
     name: 'chardev',
-    chip: chipName,
-    libgpiod: `${libgpiod.major}.${libgpiod.minor}`,
-    open: (bcm) =>
-      new GpiosetLine({
-        hold: (on) => childProcess().spawn('gpioset', args(bcm, on, true), options),
-        setOff: () => childProcess().spawn('gpioset', args(bcm, false, false), options),
-        setOffSync: () => void childProcess().spawnSync('gpioset', args(bcm, false, false), { env, stdio: 'ignore', timeout: RELEASE_TIMEOUT_MS }),
-        onError,
-      }),
+    chip: name,
+    label: header.label ?? '',
+    open(bcm: number): LedOutput {
+      // On every Pi header chip, line N is BCM N (pinctrl-bcm2835/2711, and the RP1's 0–27).
+      if (header.lines !== undefined && bcm >= header.lines) throw new GpioUnavailableError(`BCM ${bcm} is out of range for ${name} [${header.label ?? ''}] (0 to ${header.lines - 1})`, 'check led.pin');
+      const spawn = (): ChildProcess => childProcess().spawn('python3', lineHelperArgs(['hold', header.device, String(bcm), activeLow ? '1' : '0', 'asyncdemo']), { env, stdio: ['pipe', 'ignore', 'pipe'] });
+      return new HelperLine(spawn, `the GPIO helper for BCM ${bcm}`, onError);
+    },
   };
-}
-
-interface GpiosetRunner {
-  /** Starts a gpioset that drives the line and holds it until SIGTERM. */
-  readonly hold: (on: boolean) => ChildProcess;
-  /** Starts a gpioset that drives the line off and exits: off and released. */
-  readonly setOff: () => ChildProcess;
-  readonly setOffSync: () => void;
-  readonly onError: (error: Error) => void;
 }
 
 /**
- * One line held by a gpioset child. Changes are applied one at a time, in
- * order, and a burst of them collapses to the last: only the final state of
- * the light matters, and every change costs a process.
- *
- * A line whose holder exits reverts to its default state (libgpiod: "undefined
- * behavior"), and a holder killed early may not have set anything. So the
- * release stops the holder and then runs a gpioset that sets the line off and
- * exits, and waits for it: its exit is the proof that the line is off.
+ * One line held by the helper. Every change is one byte on its stdin, in
+ * order. If the helper falls behind by more than a pipe's worth, changes
+ * collapse to the latest until it drains: memory stays bounded and the light
+ * still ends where the steps left it.
  */
-class GpiosetLine implements LedOutput {
-  #wanted = false;
-  #applied: boolean | undefined;
-  #child: ChildProcess | undefined;
-  #working: Promise<void> | undefined;
+class HelperLine implements LedOutput {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  readonly #onError: (error: Error) => void;
+  /** "the GPIO helper for BCM 17", for messages. */
+  readonly #what: string;
+  #written = false;
+  #pending: boolean | undefined;
+  #draining = false;
   #released = false;
-  #releasedNow = false;
-  /** A holder asked to exit (SIGTERM) that has not yet. */
-  #stopping: ChildProcess | undefined;
   #failed = false;
-  readonly #run: GpiosetRunner;
 
-  constructor(run: GpiosetRunner) {
-    this.#run = run;
-    this.set(false);
+  constructor(spawn: () => ChildProcess, what: string, onError: (error: Error) => void) {
+    this.#onError = onError;
+    this.#what = what;
+    const child = spawn();
+    this.#child = child;
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < 4096) stderr += chunk;
+    });
+    // A write after the helper died fails with EPIPE; its exit says why.
+    child.stdin?.on('error', () => {});
+    this.#exited = new Promise((resolve) => {
+      child.once('error', (error) => {
+        this.#report(new Error(`${this.#what} (python3) did not start: ${error.message}`));
+        resolve({ code: null, signal: null, stderr });
+      });
+      child.once('close', (code, signal) => {
+        if (!this.#released) this.#report(new Error(`${this.#what} exited (${code ?? signal ?? '?'}) and let go of the line: ${stderr.trim() || 'no message'}`));
+        resolve({ code, signal, stderr });
+      });
+    });
   }
 
   set(on: boolean): void {
-    if (this.#released) return;
-    this.#wanted = on;
-    this.#working ??= this.#apply().finally(() => (this.#working = undefined));
+    if (this.#released || this.#failed) return;
+    if (this.#draining) {
+      this.#pending = on;
+      return;
+    }
+    this.#written = on;
+    if (this.#child.stdin?.write(on ? '1' : '0') === false) {
+      this.#draining = true;
+      this.#child.stdin.once('drain', () => {
+        this.#draining = false;
+        const pending = this.#pending;
+        this.#pending = undefined;
+        if (pending !== undefined && pending !== this.#written) this.set(pending);
+      });
+    }
   }
 
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    await this.#working;
-    await this.#stop();
-    const child = this.#run.setOff();
-    await this.#watch(child, (code, stderr) => (code === 0 ? undefined : new Error(`gpioset could not turn the LED off (${code ?? 'killed'}): ${stderr || 'no message'}`)), RELEASE_TIMEOUT_MS);
+    // The helper drives the line off at the end of its input, then lets it go and exits 0.
+    this.#child.stdin?.end(this.#written ? '0' : undefined);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
+    const { code, signal, stderr } = await this.#exited;
+    clearTimeout(timer);
+    if (code !== 0) this.#report(new Error(`${this.#what} could not turn the LED off (${code ?? signal ?? '?'}): ${stderr.trim() || 'no message'}`));
   }
 
-  /** Also in the middle of release(): a holder that ignores SIGTERM is killed, and the line is set off. */
+  /** Also in the middle of release(): the helper, whose input is then closed already, drives the line off by itself. */
   releaseNow(): void {
-    if (this.#releasedNow) return;
-    this.#released = this.#releasedNow = true;
-    this.#child?.kill('SIGKILL');
-    this.#stopping?.kill('SIGKILL');
-    this.#child = this.#stopping = undefined;
-    this.#run.setOffSync();
-  }
-
-  async #apply(): Promise<void> {
-    while (this.#applied !== this.#wanted && !this.#released) {
-      const on = this.#wanted;
-      await this.#stop();
-      if (this.#released) return;
-      const child = this.#run.hold(on);
-      // A holder that exits on its own (the line is busy, no permission) did not hold anything.
-      void this.#watch(child, (code, stderr) => (this.#child === child ? new Error(`gpioset exited (${code ?? 'killed'}): ${stderr || 'no message'}`) : undefined));
-      this.#child = child;
-      this.#applied = on;
-    }
-  }
-
-  /** Waits for `child` to exit, reporting what `problem` makes of its exit; kills it after `timeoutMs`. */
-  #watch(child: ChildProcess, problem: (code: number | null, stderr: string) => Error | undefined, timeoutMs?: number): Promise<void> {
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise<void>((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        this.#report(new Error(`gpioset: ${error.message}`));
-        resolve();
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        const error = signal === null || timeoutMs !== undefined ? problem(code, stderr.trim()) : undefined;
-        if (error !== undefined) this.#report(error);
-        resolve();
-      });
-    });
-  }
-
-  async #stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    this.#stopping = child;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        if (this.#stopping === child) this.#stopping = undefined;
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (this.#released) return;
+    this.#released = true;
+    // Closing its stdin is enough: the helper drives the line off and exits on its own, after us.
+    this.#child.stdin?.destroy();
   }
 
   #report(error: Error): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#run.onError(error);
+    this.#onError(error);
   }
 }

@@ -100,8 +100,16 @@ export class StepLeds {
     for (const pin of pins) this.#pin(pin)?.set(false);
   }
 
-  /** Releases every pin and carries on with a new backend and settings (a reload). */
+  /**
+   * Releases every pin and carries on with a new backend and settings (a
+   * reload). While the old pins are let go (a helper process may take a
+   * moment), steps drive no LED: one that ran then would open an old pin
+   * again on the old backend, and it would stay lit for good (seen in the
+   * VM suite with the character device). The old pins are released before
+   * any new one is taken.
+   */
   async reconfigure(backend: LedBackend | undefined, settings: StepLedsSettings): Promise<void> {
+    this.#backend = undefined;
     await this.close();
     this.#backend = backend;
     this.#settings = settings;

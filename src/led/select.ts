@@ -39,7 +39,7 @@ export function selectLedBackend(led: Settings['led'], options: SelectOptions): 
 
   const sysfs = (): LedBackend & { chip: { label: string; base: number } } =>
     openSysfsBackend({ activeLow: led.activeLow, base: led.sysfsBase, ...(options.sysfsRoot === undefined ? {} : { root: options.sysfsRoot }), ...(options.loadGpio === undefined ? {} : { loadGpio: options.loadGpio }) });
-  const chardev = (): LedBackend & { chip: string; libgpiod: string } =>
+  const chardev = (): LedBackend & { chip: string; label: string } =>
     openChardevBackend({
       activeLow: led.activeLow,
       chip: led.chip,
@@ -48,7 +48,7 @@ export function selectLedBackend(led: Settings['led'], options: SelectOptions): 
       ...(options.devDir === undefined ? {} : { devDir: options.devDir }),
     });
   const describeSysfs = (b: ReturnType<typeof sysfs>): string => `sysfs GPIO through onoff (${b.chip.label}, base ${b.chip.base}: BCM ${led.pin} is GPIO ${b.chip.base + led.pin})`;
-  const describeChardev = (b: ReturnType<typeof chardev>): string => `GPIO character device ${b.chip} through gpioset (libgpiod ${b.libgpiod})`;
+  const describeChardev = (b: ReturnType<typeof chardev>): string => `GPIO character device ${b.chip} [${b.label}] through a python3 helper (BCM ${led.pin} is line ${led.pin})`;
 
   const problems: string[] = [];
   const attempt = <T>(open: () => T): T | undefined => {

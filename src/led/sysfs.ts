@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GpioUnavailableError } from '../errors.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber, type GpioChip } from './chips.js';
 import type { LedBackend, LedOutput } from './led.js';
+import { GPIO_GROUP_FIX, permissionProblem } from './permissions.js';
 
 /** The part of onoff's Gpio that asyncdemo uses. */
 export interface OnoffGpio {
@@ -21,7 +22,10 @@ export function loadOnoff(): OnoffGpioClass | undefined {
   }
 }
 
-export const GPIO_GROUP_FIX = 'add the service user to the gpio group (sudo usermod -aG gpio $USER, then log in again; the systemd unit has SupplementaryGroups=gpio)';
+export { GPIO_GROUP_FIX } from './permissions.js';
+
+/** Without Raspberry Pi OS's udev rules, sysfs GPIO stays root's: the character device is the way then. */
+const SYSFS_UDEV_FIX = 'sysfs GPIO belongs to root alone without Raspberry Pi OS\'s udev rules: use the character device (led.backend: auto or chardev) and give it to the gpio group (README: GPIO permissions)';
 
 export interface SysfsOptions {
   readonly activeLow: boolean;
@@ -48,7 +52,8 @@ export function openSysfsBackend({ activeLow, base, root = SYSFS_GPIO, loadGpio 
   try {
     accessSync(join(root, 'export'), constants.W_OK);
   } catch {
-    throw new GpioUnavailableError(`no permission to write ${root}/export`, GPIO_GROUP_FIX);
+    const { reason, fix } = permissionProblem([join(root, 'export')], 'write', SYSFS_UDEV_FIX);
+    throw new GpioUnavailableError(reason, fix);
   }
   let chip: GpioChip | undefined;
   if (base === null) {

@@ -2,24 +2,17 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pinoRoll from 'pino-roll';
 import type { Settings } from '../config/schema.js';
+import { describeError, LogFileWriter } from './file-writer.js';
+import { systemLogClock, type LogClock } from './log-clock.js';
+import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
+import { startFileName, type RollingStream } from './pino-roll-internals.js';
 
 export type FileSettings = Settings['log']['file'];
 
 /** The log files' base name: `asyncdemo.1.log`, `asyncdemo.2.log`…, and `current.log` pointing at the newest. */
 export const LOG_BASENAME = 'asyncdemo';
 
-/** What the file destination needs from pino-roll's SonicBoom stream. */
-export interface FileStream {
-  write(line: string): boolean;
-  flush(): void;
-  flushSync(): void;
-  end(): void;
-  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown;
-  on(event: 'drop', listener: (data: unknown) => void): unknown;
-  on(event: 'write', listener: (bytes: number) => void): unknown;
-  once(event: 'close' | 'finish' | 'ready', listener: () => void): unknown;
-  readonly file?: string;
-}
+const DEFAULT_FIX = 'create the directory and let the service user write to it (or set log.file.dir / ASYNCDEMO_LOG_DIR)';
 
 /** Why file logging could not start, worded for the console line that says how to fix it. */
 export class LogDirectoryError extends Error {
@@ -29,35 +22,29 @@ export class LogDirectoryError extends Error {
   constructor(
     readonly dir: string,
     reason: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { fix?: string },
   ) {
-    super(
-      `cannot write log files to ${dir}: ${reason}; logging to the console only. ` +
-        `Fix: create the directory and let the service user write to it (or set log.file.dir / ASYNCDEMO_LOG_DIR)`,
-      options,
-    );
+    super(`cannot write log files to ${dir}: ${reason}; logging to the console only. Fix: ${options?.fix ?? DEFAULT_FIX}`, options);
   }
 }
 
-const DATE_FORMAT = { daily: 'yyyy-MM-dd', hourly: 'yyyy-MM-dd-HH' } as const;
-
-const BATCH_BYTES = 4096;
-
-/** A line handed over this long after the one before is written at once (see flushedEachTurn). */
-const ALONE_MS = 1;
-
-/** Bytes kept in memory while the disk refuses writes (full, read-only); beyond this, lines are dropped, not the daemon. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export interface OpenOptions {
+  /** Says what was found and done in the directory (a link removed, a stray current.log moved), and when writing fails or recovers. */
+  readonly report?: Report;
+  readonly clock?: LogClock;
+}
 
 /**
- * Opens the rotating JSON-lines files through pino-roll. Old files are pruned
- * by count across restarts too (`removeOtherLogFiles`): by default pino-roll
- * forgets files an earlier process wrote, and a daemon restarted daily would
- * fill the SD card.
+ * Opens the rotating JSON-lines files through pino-roll. Files are numbered
+ * in the order they are written (`asyncdemo.7.log`), never named by the wall
+ * clock: pruning, by number, removes the files written first whatever the
+ * clock says (behind older files, 1970, jumping). pino-roll prunes files of
+ * earlier processes too (`removeOtherLogFiles`): by default it forgets them,
+ * and a daemon restarted daily would fill the SD card.
  *
  * @throws {LogDirectoryError} when the directory cannot be created or written.
  */
-export async function openLogFiles(settings: FileSettings): Promise<FileStream> {
+export async function openLogFiles(settings: FileSettings, { report = () => {}, clock = systemLogClock }: OpenOptions = {}): Promise<LogFileWriter> {
   const dir = resolve(settings.dir);
   try {
     mkdirSync(dir, { recursive: true });
@@ -66,76 +53,45 @@ export async function openLogFiles(settings: FileSettings): Promise<FileStream> 
     const err = error as NodeJS.ErrnoException;
     throw new LogDirectoryError(dir, err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : (err.code ?? err.message), { cause: error });
   }
-  let stream: FileStream;
+  const mode = writableByOthers(dir);
+  if (mode !== undefined) {
+    report('warn', `the log directory ${dir} can be written by every user (mode ${mode.toString(8)}): anyone can plant links or delete log files there. Fix: chmod o-w ${dir}`);
+  }
+
+  let start: string;
+  let claim: Claim | undefined;
   try {
-    stream = (await pinoRoll({
+    start = startFileName(dir, LOG_BASENAME);
+    claim = claimLogFile(start, report);
+    pointCurrentLink(dir, start, report);
+  } catch (error) {
+    claim?.close();
+    if (error instanceof StrayCurrentLogError) throw new LogDirectoryError(dir, error.message, { cause: error, fix: error.fix });
+    throw new LogDirectoryError(dir, describeError(error), { cause: error });
+  }
+  let stream: RollingStream;
+  try {
+    stream = await pinoRoll({
       file: join(dir, LOG_BASENAME),
       extension: '.log',
       size: settings.size,
-      // With a frequency, the date goes into the name (asyncdemo.2026-11-24.1.log). Without it,
-      // pino-roll numbers files by birth time within the period, and a restart on a new day
-      // would start again at 1 and append to an old file.
-      ...(settings.frequency === null ? {} : { frequency: settings.frequency, dateFormat: DATE_FORMAT[settings.frequency] }),
       symlink: true,
       // pino-roll keeps `count` files in all when it prunes files of earlier processes too.
       limit: { count: settings.keep + 1, removeOtherLogFiles: true },
-      // Synchronous writes in batches of up to 4 KiB, flushed at the end of each event-loop turn:
-      // measured (test/bench/log-destinations.mjs) about twice the lines per second of async
-      // writes with a fraction of their memory under load, and nothing is held back for long.
+      // Synchronous writes: asyncdemo batches the lines itself (file-writer.ts); with no
+      // minLength, sonic-boom writes each batch at once and pino-roll rolls synchronously.
       sync: true,
-      minLength: BATCH_BYTES,
-      maxLength: MAX_BUFFERED_BYTES,
-    })) as FileStream;
+    });
   } catch (error) {
-    throw new LogDirectoryError(dir, (error as Error).message, { cause: error });
+    throw new LogDirectoryError(dir, describeError(error), { cause: error });
+  } finally {
+    claim.close();
   }
-  return flushedEachTurn(stream);
-}
-
-/**
- * Writes a batch that is still below `minLength` at the end of the event-loop
- * turn, so a quiet daemon's lines reach the file at once, not 4 KiB later.
- *
- * A line that comes alone (nothing else handed over in the last millisecond)
- * is written at once instead: the end-of-turn flush costs the event loop a
- * turn of its own, a third of the CPU a task that logs every 10 ms spends on
- * its line (see the README's Benchmarks). Lines that come in a burst are
- * still batched.
- */
-function flushedEachTurn(stream: FileStream): FileStream {
-  let scheduled = false;
-  let lastWrite = -Infinity;
-  const flush = (): void => {
-    scheduled = false;
-    try {
-      stream.flush();
-    } catch {
-      // A destroyed stream has nothing left to write; errors are reported through 'error'.
-    }
-  };
-  return {
-    get file() {
-      return stream.file;
-    },
-    write(line) {
-      const ok = stream.write(line);
-      const now = performance.now();
-      const alone = now - lastWrite > ALONE_MS;
-      lastWrite = now;
-      if (alone && !scheduled) {
-        flush();
-        return ok;
-      }
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-      return ok;
-    },
-    flush: () => stream.flush(),
-    flushSync: () => stream.flushSync(),
-    end: () => stream.end(),
-    on: stream.on.bind(stream) as FileStream['on'],
-    once: stream.once.bind(stream) as FileStream['once'],
-  };
+  const writer = new LogFileWriter({ stream, dir, frequency: settings.frequency, report, clock });
+  if (stream.file !== start || !sameFile(stream.fd, start)) {
+    // Only when pino-roll chose another file than the one checked (pino-roll-contract.test.ts guards against it).
+    report('warn', `pino-roll opened ${stream.file}, not ${start} as expected; rolling to a file checked first`);
+    writer.rollNow();
+  }
+  return writer;
 }

@@ -1,11 +1,13 @@
 import pino from 'pino';
 import type { Settings } from '../config/schema.js';
 import type { LogLevel } from '../config/tasks.js';
-import { nodeTimers, withTimeout, type Timers } from '../timers.js';
 import { createConsoleDestination, type ConsoleStyle } from './console.js';
-import { LogDirectoryError, openLogFiles, type FileStream } from './files.js';
+import { createConsoleSink } from './console-sink.js';
+import { describeError, type CloseResult, type LogFileWriter } from './file-writer.js';
+import { LogDirectoryError, openLogFiles } from './files.js';
 import { isJournalStream } from './journal.js';
 import { lowerLevel } from './levels.js';
+import { ClockJumpWatch, describeDuration, systemLogClock, type LogClock } from './log-clock.js';
 
 export type Logger = pino.Logger;
 export type LogSettings = Settings['log'];
@@ -13,31 +15,33 @@ export type LogSettings = Settings['log'];
 export interface Logging {
   readonly logger: Logger;
   readonly consoleStyle: ConsoleStyle;
-  /** The current log file, when file logging runs. */
-  readonly file: FileStream | undefined;
+  /** The log files, when file logging runs. */
+  readonly file: LogFileWriter | undefined;
   /** Applies new levels (at reload) to the root logger and both destinations. Returns the logger's new level. */
   setLevels(settings: LogSettings): LogLevel;
-  /** Writes out every buffered line at once, for an exit that cannot wait. */
+  /**
+   * Writes out every buffered line at once, for an exit that cannot wait;
+   * never waits for a full or failing disk. Lines that could not be written
+   * are counted in a last line, on the console.
+   */
   flushSync(): void;
   /**
-   * Finishes the log file: waits until every line handed to it is written,
-   * then closes it. Lines logged afterwards go to the console only. Bounded,
-   * so a full or hung disk cannot hold up the exit.
+   * Finishes the log files: writes every line handed to them, then closes
+   * them. Lines logged afterwards go to the console only; lines that could not
+   * be written are counted in a last line, on the console. Bounded, so a full
+   * or hung disk cannot hold up the exit.
    */
   close(): Promise<void>;
 }
-
-/** How long close() waits for the disk. */
-const CLOSE_TIMEOUT_MS = 2000;
 
 export interface LoggingOptions {
   readonly settings: LogSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdoutIsTTY: boolean;
-  /** For close()'s bound; main.ts passes the daemon's, tests may leave Node's. */
-  readonly timers?: Timers;
   /** Replaces stdout, for tests. */
   readonly consoleSink?: { write(text: string): unknown; flushSync?(): void };
+  /** The wall clock and timers; tests pass their own. */
+  readonly clock?: LogClock;
 }
 
 /** `auto` means: journal lines when stdout is the journal, colored lines on a terminal, else JSON. */
@@ -47,25 +51,50 @@ export function resolveConsoleStyle(format: LogSettings['console']['format'], en
   return stdoutIsTTY ? 'pretty' : 'json';
 }
 
+type Say = (level: 'info' | 'warn' | 'error', message: string) => void;
+
 /**
  * One pino logger writing, in-process, to the console (synchronously, so the
  * journal gets each line at once and nothing is lost at exit) and to rotating
- * files (asynchronously, flushed at exit). A log directory that cannot be used
- * costs one console line, never the daemon.
+ * files (synchronous 4 KiB batches, see file-writer.ts). A log directory that
+ * cannot be used costs one console line, never the daemon; a console that
+ * cannot be written costs one line in the files, never the daemon either.
  */
-export async function createLogging({ settings, env, stdoutIsTTY, timers = nodeTimers, consoleSink }: LoggingOptions): Promise<Logging> {
+export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, clock = systemLogClock }: LoggingOptions): Promise<Logging> {
+  // What the destinations report is logged a tick later: they report from inside a write.
+  let logger: Logger | undefined;
+  const reports: [level: 'info' | 'warn' | 'error', message: string][] = [];
+  let reportScheduled = false;
+  const logReports = (): void => {
+    reportScheduled = false;
+    if (logger === undefined) return;
+    for (const [level, message] of reports.splice(0)) logger[level](message);
+  };
+  const say: Say = (level, message) => {
+    reports.push([level, message]);
+    if (!reportScheduled) {
+      reportScheduled = true;
+      process.nextTick(logReports);
+    }
+  };
+
   const consoleStyle = resolveConsoleStyle(settings.console.format, env, stdoutIsTTY);
   const consoleDest = createConsoleDestination({
     style: consoleStyle,
     colors: consoleStyle === 'pretty' && env['NO_COLOR'] === undefined,
-    ...(consoleSink === undefined ? {} : { sink: consoleSink }),
+    sink:
+      consoleSink ??
+      createConsoleSink(1, {
+        failed: (error) => say('error', `the console (stdout) cannot be written: ${describeError(error)}; its lines go to the log files only until it can be written again`),
+        recovered: (notShown) => say('warn', `the console (stdout) can be written again; ${notShown} lines were not shown on it (the log files have them)`),
+      }),
   });
 
-  let file: FileStream | undefined;
+  let file: LogFileWriter | undefined;
   let fileProblem: LogDirectoryError | undefined;
   if (settings.file.enabled) {
     try {
-      file = await openLogFiles(settings.file);
+      file = await openLogFiles(settings.file, { report: say, clock });
     } catch (error) {
       if (!(error instanceof LogDirectoryError)) throw error;
       fileProblem = error;
@@ -85,59 +114,81 @@ export async function createLogging({ settings, env, stdoutIsTTY, timers = nodeT
     ids = (streams.streams as unknown as { id: number }[]).map((entry) => entry.id);
     return file === undefined ? consoleLevel : lowerLevel(consoleLevel, fileLevel);
   };
+  watchWallClock(streams, clock, (jump) => {
+    say(
+      'warn',
+      `the wall clock jumped ${jump > 0 ? 'forward' : 'back'} by ${describeDuration(jump)}, to ${new Date(clock.wallMs()).toISOString()}: ` +
+        'the times of the lines jump with it; log files are numbered in the order they are written, so none is pruned for it',
+    );
+    file?.clockJumped();
+  });
   let current = settings;
   const rootLevel = applyLevels(current);
-  const logger = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
+  logger = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
+  const log = logger;
 
-  if (fileProblem !== undefined) logger.warn(fileProblem.message);
-  if (file !== undefined) watchFile(file, logger);
+  if (fileProblem !== undefined) log.warn(fileProblem.message);
+  logReports();
+
+  /** Takes the files out of the logger: what is logged from now on goes to the console only. */
+  const detachFile = (): void => {
+    logReports();
+    fileOpen = false;
+    applyLevels(current);
+  };
+  /** Says on the console how many lines the files did not get. */
+  const countUnwritten = ({ unwritten, reason }: CloseResult): void => {
+    logReports();
+    if (unwritten > 0) log.error(`${unwritten} lines could not be written to the log files (${reason ?? 'unknown reason'}); the console has them`);
+  };
 
   return {
-    logger,
+    logger: log,
     consoleStyle,
     file,
     setLevels(next) {
       current = next;
       const level = applyLevels(next);
-      logger.level = level;
+      log.level = level;
       return level;
     },
     flushSync() {
+      logReports();
       consoleDest.flushSync();
-      try {
-        if (fileOpen) file?.flushSync();
-      } catch {
-        // A full or vanished disk must not stop the exit; the console has every line.
-      }
+      if (file === undefined || !fileOpen) return;
+      file.flushSync();
+      const left = file.unwritten();
+      if (left.unwritten === 0) return;
+      detachFile();
+      countUnwritten(left);
     },
     async close() {
       if (file === undefined || !fileOpen) return;
-      fileOpen = false;
-      applyLevels(current);
-      const stream = file;
-      const closed = new Promise<void>((resolve) => stream.once('close', resolve));
-      stream.end();
-      await withTimeout(closed, CLOSE_TIMEOUT_MS, timers);
+      detachFile();
+      countUnwritten(await file.close());
     },
   };
 }
 
-/** Reports write failures (a full disk, a removed directory) once, and recovery once. */
-function watchFile(file: FileStream, logger: Logger): void {
-  let failing = false;
-  let dropped = 0;
-  file.on('error', (error) => {
-    if (failing) return;
-    failing = true;
-    logger.error(`cannot write the log file ${file.file ?? ''}: ${error.code ?? error.message}; lines go to the console only until it can be written again`);
-  });
-  file.on('drop', () => {
-    dropped++;
-  });
-  file.on('write', () => {
-    if (!failing) return;
-    failing = false;
-    logger.warn(`the log file can be written again; ${dropped} lines were dropped meanwhile`);
-    dropped = 0;
-  });
+/**
+ * Checks the wall clock against the monotonic clock once per event-loop turn
+ * in which something is logged (pino stamps lines with the wall clock), and
+ * calls `jumped` once for each step.
+ */
+function watchWallClock(streams: pino.MultiStreamRes, clock: LogClock, jumped: (jumpMs: number) => void): void {
+  const watch = new ClockJumpWatch(clock);
+  let checked = false;
+  const uncheck = (): void => {
+    checked = false;
+  };
+  const write = streams.write;
+  streams.write = function (this: pino.MultiStreamRes, data: string) {
+    if (!checked) {
+      checked = true;
+      setImmediate(uncheck);
+      const jump = watch.check();
+      if (jump !== 0) jumped(jump);
+    }
+    write.call(this, data);
+  };
 }

@@ -15,12 +15,20 @@ declare module 'pino-roll' {
     minLength?: number;
     sync?: boolean;
   }
+  /** sonic-boom's SonicBoom, as pino-roll returns it. */
   interface PinoRollStream extends EventEmitter {
+    /** The file being written (after a failed reopen: the one that could not be opened). */
     readonly file: string;
+    /** Its descriptor. */
+    readonly fd: number;
+    readonly destroyed: boolean;
     write(data: string): boolean;
     flushSync(): void;
     flush(cb?: (err?: Error) => void): void;
     end(): void;
+    /** Closes at once, dropping what was not written. */
+    destroy(): void;
   }
+  export type { PinoRollStream };
   export default function pinoRoll(options: PinoRollOptions): Promise<PinoRollStream>;
 }

@@ -28,6 +28,8 @@ const variants = {
   'pino to a file (sync, 4 KiB batches)': `const dest = pino.destination({ dest: join(dir, 'plain.log'), sync: true, minLength: 4096 }); const done = async () => { dest.flushSync(); };`,
   'pino-roll in-process (async)': `const dest = await roll({ file: join(dir, 'app'), extension: '.log', size: '10m', symlink: true, limit: { count: 6, removeOtherLogFiles: true } }); const done = () => new Promise((r) => { dest.end(); dest.once('close', r); });`,
   'pino-roll in-process (sync, 4 KiB batches)': `const dest = await roll({ file: join(dir, 'app'), extension: '.log', size: '10m', symlink: true, limit: { count: 6, removeOtherLogFiles: true }, sync: true, minLength: 4096 }); const done = () => new Promise((r) => { dest.end(); dest.once('close', r); });`,
+  // asyncdemo's own file destination (src/log/files.ts: pino-roll underneath); needs the test build (npx tsc -p tsconfig.test.json).
+  'asyncdemo file destination': `const { openLogFiles } = await import(${JSON.stringify(new URL('../../build/src/log/files.js', import.meta.url).href)}); const dest = await openLogFiles({ enabled: true, dir, level: null, size: '10m', frequency: null, keep: 5 }); const done = () => dest.close();`,
   'pino-roll transport (worker thread)': `const dest = pino.transport({ target: 'pino-roll', options: { file: join(dir, 'app'), extension: '.log', size: '10m', symlink: true, limit: { count: 6, removeOtherLogFiles: true } } }); await new Promise((r) => dest.once('ready', r)); const done = () => new Promise((r) => { const keep = setInterval(() => {}, 1000); dest.once('close', () => { clearInterval(keep); r(); }); dest.end(); });`,
 };
 

@@ -24,8 +24,8 @@ export interface GpioEvent {
 // By its path: a test may run the daemon with a PATH that hides things.
 const UNSHARE = '/usr/bin/unshare';
 const FAKE_GPIO = join(ROOT, 'test', 'fixtures', 'fake-gpio.sh');
-/** Stand-ins for libgpiod's gpioset and gpiodetect (test/fixtures/gpiod). */
-export const FAKE_GPIOD_BIN = join(ROOT, 'test', 'fixtures', 'gpiod');
+/** A stand-in python3 that runs the real GPIO line helper against a fake character device (test/fixtures/gpio-cdev). */
+export const FAKE_CDEV_BIN = join(ROOT, 'test', 'fixtures', 'gpio-cdev');
 
 /**
  * Why the fake sysfs tests cannot run here, or undefined when they can: they

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXAMPLES, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
+import { EXAMPLES, MAIN, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
 
 function configFile(text: string): string {
   const path = join(tempDir(), 'config.yaml');
@@ -56,10 +57,16 @@ describe('asyncdemo run with a bad config', () => {
     assert.equal(daemon.stderr(), '');
   });
 
+  it('refuses /dev/zero named by $ASYNCDEMO_CONFIG at once, as a device, with exit 78', async () => {
+    const { code, stderr } = await runCli(['check-config'], { ASYNCDEMO_CONFIG: '/dev/zero' }, 5000);
+    assert.equal(code, 78);
+    assert.equal(stderr, 'asyncdemo: invalid config /dev/zero (1 problem):\n  /dev/zero: it is a character device, not a regular file; a config must be a regular file\n');
+  });
+
   it('names the environment variable behind a bad value', async () => {
     const { code, stderr } = await runCli(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], { ASYNCDEMO_LOG_LEVEL: 'loud' });
     assert.equal(code, 78);
-    assert.match(stderr, /log\.level: must be one of trace, debug, info, warn, error, fatal; got string "loud" \(from environment variable ASYNCDEMO_LOG_LEVEL\)/);
+    assert.match(stderr, /log\.level: must be one of trace, debug, info, warn, error, fatal; got "loud" \(from environment variable ASYNCDEMO_LOG_LEVEL\)/);
   });
 });
 
@@ -100,5 +107,35 @@ describe('asyncdemo usage', () => {
     const { code, stderr } = await runCli(['frobnicate']);
     assert.equal(code, 64);
     assert.equal(stderr, 'asyncdemo: unknown command "frobnicate"; try asyncdemo --help\n');
+  });
+
+  it('an unknown option exits 64 with one line of our own, not Node\'s parser text', async () => {
+    const { code, stderr } = await runCli(['run', '--bogus']);
+    assert.equal(code, 64);
+    assert.equal(stderr, 'asyncdemo: unknown option --bogus; try asyncdemo --help\n');
+  });
+});
+
+/** Runs the CLI through a shell that applies `redirect` (`>/dev/full`, `2>&-`…); its exit code, and stderr when not redirected. */
+function runRedirected(args: string[], redirect: string): { code: number | null; stderr: string } {
+  const result = spawnSync('sh', ['-c', `exec "$@" ${redirect}`, 'sh', process.execPath, MAIN, ...args], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: result.status, stderr: result.stderr };
+}
+
+describe('asyncdemo output that cannot be written', () => {
+  it('print-config into a full stdout exits 1 with one line saying why, not a stack', () => {
+    const { code, stderr } = runRedirected(['print-config', '--config', join(EXAMPLES, 'scenario2-sleep.yaml')], '>/dev/full');
+    assert.equal(code, 1);
+    assert.equal(stderr, 'asyncdemo: cannot write to stdout: ENOSPC\n');
+  });
+
+  it('check-config keeps its verdict when stderr cannot take the reasons: 78 for a bad config, into a full or a closed stderr', () => {
+    const path = configFile(BROKEN);
+    assert.equal(runRedirected(['check-config', path], '2>/dev/full').code, 78);
+    assert.equal(runRedirected(['check-config', path], '2>&-').code, 78);
+  });
+
+  it('check-config keeps its verdict when stdout is full: 0 for a good config', () => {
+    assert.equal(runRedirected(['check-config', join(EXAMPLES, 'scenario2-sleep.yaml')], '>/dev/full').code, 0);
   });
 });

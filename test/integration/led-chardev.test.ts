@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { FAKE_GPIOD_BIN, fakeGpioUnavailable, PI4_CHIPS, startWithFakeGpio } from '../helpers/fake-gpio.js';
+import { FAKE_CDEV_BIN, fakeGpioUnavailable, PI4_CHIPS, startWithFakeGpio } from '../helpers/fake-gpio.js';
 
-// No sysfs GPIO (as on Raspberry Pi OS trixie), a /dev/gpiochip0, and stand-ins
-// for gpioset and gpiodetect that record what they are told: the real daemon
-// must pick the character device, hold the line with the right arguments for
-// each libgpiod, and let go of it at exit.
+// No sysfs GPIO (as on Raspberry Pi OS trixie) and a /dev/gpiochip0: the real
+// daemon must pick the character device and drive the line through its
+// python3 helper. The helper is the real one; only the kernel's side of its
+// ioctls is played, by test/fixtures/gpio-cdev/fake_cdev.py, which decodes
+// them by <linux/gpio.h>'s layout and logs every request, value and release
+// as it is made: the log is the line's whole history, in order, whatever the
+// timing. (The real kernel, with a gpio-sim chip, is the VM suite's: test/vm.)
 const skip = fakeGpioUnavailable();
 if (skip !== undefined) console.log(`# skipping the GPIO character-device tests: ${skip}`);
 
@@ -18,9 +22,9 @@ tasks:
   blinker:
     autostart: true
     steps:
-      - {sleep: 50ms}
-      - {sleep: 50ms, led: none}
-      - {sleep: 50ms}
+      - {sleep: 1ms}
+      - {sleep: 1ms, led: none}
+      - {sleep: 1ms}
       - {stop: true, led: none}
   holder:
     autostart: true
@@ -28,132 +32,133 @@ tasks:
       - {log: lit, led: none}
       - {sleep: 1h, led: none}
 `;
+/** The holder keeps the LED lit in its long sleep: the state every exit path must undo. */
+const HOLDING = CONFIG().replace('{sleep: 1h, led: none}', '{sleep: 1h, led: hold}').replace('{stop: true, led: none}', '{sleep: 1h, led: none}');
 
-interface Gpioset {
+interface KernelEvent {
+  readonly event: 'request' | 'set' | 'release';
   readonly pid: number;
-  readonly kind: 'hold' | 'set';
-  readonly args: string;
-  stopped: boolean;
+  readonly chip: string;
+  readonly offset: number;
+  readonly value?: number;
+  readonly activeLow?: boolean;
+  readonly consumer?: string;
 }
 
-/** The gpioset runs, in order, from the stand-in's record. */
-function gpiosets(dir: string): Gpioset[] {
-  const runs: Gpioset[] = [];
+/** What the fake kernel was asked to do, in order. */
+function kernelLog(dir: string): KernelEvent[] {
   let text = '';
   try {
-    text = readFileSync(join(dir, 'gpioset.log'), 'utf8');
+    text = readFileSync(join(dir, 'gpio-cdev.log'), 'utf8');
   } catch {
-    return runs;
+    return [];
   }
-  for (const line of text.split('\n')) {
-    const [what, pid, ...args] = line.split(' ');
-    if (what === 'hold' || what === 'set') runs.push({ pid: Number(pid), kind: what, args: args.join(' '), stopped: what === 'set' });
-    if (what === 'stop') {
-      const run = runs.find((r) => r.pid === Number(pid));
-      if (run !== undefined) run.stopped = true;
-    }
-  }
-  return runs;
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as KernelEvent);
 }
 
-/** Waits, with a bound, until the stand-in's record shows a holder keeping the LED lit. */
-async function heldLit(dir: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!gpiosets(dir).some((r) => r.kind === 'hold' && r.args.endsWith('17=1'))) {
-    assert.ok(Date.now() < deadline, 'the LED was lit within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+/** The line's history as text: "request 0", "set 1", …, "release". */
+const history = (events: readonly KernelEvent[]): string[] => events.map((e) => (e.event === 'release' ? 'release' : `${e.event} ${e.value}`));
+
+/** Waits, with a bound, until the fake kernel's log has an event that matches. */
+async function kernelEvent(dir: string, match: (e: KernelEvent) => boolean, what: string, timeoutMs = 10_000): Promise<KernelEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = kernelLog(dir).find(match);
+    if (found !== undefined) return found;
+    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs} ms; the kernel saw: ${history(kernelLog(dir)).join(', ')}`);
+    await sleep(10);
   }
 }
 
-/**
- * The holders' values, then the one-shot that ends it all. A holder replaced
- * at once may be stopped before the stand-in records it: the off holder of
- * the opening, when the first step lights the LED.
- */
-function sequence(runs: readonly Gpioset[]): string[] {
-  const values = runs.map((r) => `${r.kind} ${r.args.slice(r.args.lastIndexOf('=') + 1)}`);
-  return values[0] === 'hold 0' ? values.slice(1) : values;
-}
+const lit = (e: KernelEvent): boolean => e.event === 'set' && e.value === 1;
 
-function env(dir: string, version: string, extra: Record<string, string> = {}): Record<string, string> {
+function env(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: `${FAKE_GPIOD_BIN}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
-    FAKE_GPIOD_VERSION: version,
-    FAKE_GPIOD_LOG: join(dir, 'gpioset.log'),
-    FAKE_GPIODETECT: 'gpiochip0 [pinctrl-bcm2711] (58 lines);gpiochip1 [raspberrypi-exp-gpio] (8 lines)',
+    PATH: `${FAKE_CDEV_BIN}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    FAKE_GPIO_LOG: join(dir, 'gpio-cdev.log'),
+    FAKE_GPIO_CHIPS: 'gpiochip0=pinctrl-bcm2711=58;gpiochip1=raspberrypi-exp-gpio=8',
     ...extra,
   };
 }
 
-describe('LED through the GPIO character device (stand-in gpioset)', { skip }, () => {
-  const flavours = [
-    { version: '1.6.3', os: 'bookworm', args: (v: number, hold: boolean) => `${hold ? '--mode=signal ' : ''}gpiochip0 17=${v}` },
-    { version: '2.1.3', os: 'trixie', args: (v: number, hold: boolean) => `${hold ? '' : '-t0 '}--chip gpiochip0 17=${v}` },
-  ];
-  for (const { version, os, args } of flavours) {
-    it(`libgpiod ${version} (${os}): picked by auto without sysfs GPIO; holds the line per step; ends off and released`, async () => {
-      const run = startWithFakeGpio([], CONFIG(), (dir) => env(dir, version), ['gpiochip0']);
-      const { code } = await run.finish();
-      assert.equal(code, 0, run.daemon.stderr());
-      const picked = run.daemon.lines.find((l) => l.msg.startsWith('LED: '))?.msg ?? '';
-      assert.match(picked, new RegExp(`^LED: GPIO character device gpiochip0 through gpioset \\(libgpiod ${version.slice(0, 3).replace('.', '\\.')}\\), picked by led.backend: auto because sysfs GPIO is not usable \\(no sysfs GPIO`));
-      const runs = gpiosets(run.dir);
-      // On and off for each hold, then the release: the holder stopped, a one-shot setting it off.
-      assert.deepEqual(sequence(runs), ['hold 1', 'hold 0', 'hold 1', 'set 0']);
-      assert.deepEqual(
-        runs.filter((r) => r.kind === 'hold').map((r) => r.args).slice(-3),
-        [1, 0, 1].map((v) => args(v, true)),
-      );
-      assert.equal(runs.at(-1)?.args, args(0, false));
-      assert.ok(
-        runs.every((r) => r.stopped),
-        `every gpioset was stopped: ${JSON.stringify(runs)}`,
-      );
-    });
-  }
+describe('LED through the GPIO character device (the real helper, a fake kernel)', { skip }, () => {
+  it('picked by auto without sysfs GPIO; one helper takes every step, in order; the line ends driven off, then released', async () => {
+    const run = startWithFakeGpio([], CONFIG(), (dir) => env(dir), ['gpiochip0', 'gpiochip1']);
+    const { code } = await run.finish();
+    assert.equal(code, 0, run.daemon.stderr());
+    const picked = run.daemon.lines.find((l) => l.msg.startsWith('LED: '))?.msg ?? '';
+    assert.match(picked, /^LED: GPIO character device gpiochip0 \[pinctrl-bcm2711\] through a python3 helper \(BCM 17 is line 17\), picked by led\.backend: auto because sysfs GPIO is not usable \(no sysfs GPIO/);
+    const events = kernelLog(run.dir);
+    // Held off from the start; each hold step lights it and puts it out; at the end it is already off, and let go.
+    assert.deepEqual(history(events), ['request 0', 'set 1', 'set 0', 'set 1', 'set 0', 'release']);
+    assert.deepEqual(events[0], { event: 'request', pid: events[0]?.pid, chip: 'gpiochip0', offset: 17, value: 0, activeLow: false, consumer: 'asyncdemo' });
+    assert.equal(new Set(events.map((e) => e.pid)).size, 1, 'one helper process for the whole run');
+  });
 
-  it('active-low: gpioset is told --active-low, so 1 still means lit', async () => {
-    const run = startWithFakeGpio([], CONFIG(', activeLow: true'), (dir) => env(dir, '2.1.3'), ['gpiochip0']);
+  it('active-low: the line is requested active-low, so 1 still means lit', async () => {
+    const run = startWithFakeGpio([], CONFIG(', activeLow: true'), (dir) => env(dir), ['gpiochip0']);
     assert.equal((await run.finish()).code, 0, run.daemon.stderr());
-    const runs = gpiosets(run.dir);
-    assert.deepEqual(sequence(runs), ['hold 1', 'hold 0', 'hold 1', 'set 0']);
+    const events = kernelLog(run.dir);
+    assert.deepEqual(history(events), ['request 0', 'set 1', 'set 0', 'set 1', 'set 0', 'release']);
+    assert.equal(events[0]?.activeLow, true);
+  });
+
+  it('SIGTERM while the line is lit: driven off, then released, exit 0', async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir), ['gpiochip0']);
+    await kernelEvent(run.dir, lit, 'the LED lit');
+    run.daemon.child.kill('SIGTERM');
+    assert.equal((await run.finish()).code, 0, run.daemon.stderr());
+    assert.deepEqual(history(kernelLog(run.dir)).slice(-2), ['set 0', 'release']);
+  });
+
+  it("a stop signal to the whole group (systemd's stop, Ctrl-C) leaves the helper running until the daemon has driven the line off", async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir), ['gpiochip0']);
+    const on = await kernelEvent(run.dir, lit, 'the LED lit');
+    process.kill(on.pid, 'SIGTERM');
+    process.kill(on.pid, 'SIGINT');
+    run.daemon.child.kill('SIGTERM');
+    assert.equal((await run.finish()).code, 0, run.daemon.stderr());
+    assert.deepEqual(history(kernelLog(run.dir)).slice(-2), ['set 0', 'release']);
+    assert.ok(!run.daemon.lines.some((l) => l.msg.includes('GPIO helper')), run.daemon.texts().join('\n'));
+  });
+
+  it('a daemon killed with SIGKILL while the LED is lit still leaves it off: the helper sees its stdin close', async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir), ['gpiochip0']);
+    await kernelEvent(run.dir, lit, 'the LED lit');
+    run.daemon.child.kill('SIGKILL');
+    await run.daemon.waitExit(10_000);
+    await kernelEvent(run.dir, (e) => e.event === 'release', 'the line released after the daemon died');
+    assert.deepEqual(history(kernelLog(run.dir)).slice(-2), ['set 0', 'release']);
+  });
+
+  it('a line in use elsewhere: one error line with the reason, and the tasks run on', async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir, { FAKE_GPIO_BUSY: '17' }), ['gpiochip0']);
+    const error = await run.daemon.waitFor((l) => l.level === 50, 10_000, 'the error line');
+    assert.match(error.msg, /^LED: the GPIO helper for BCM 17 exited \(2\) and let go of the line: EBUSY: Device or resource busy \(fake GPIO: line 17 is in use\)$/);
+    await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
+    run.daemon.child.kill('SIGTERM');
+    assert.equal((await run.finish()).code, 0, run.daemon.stderr());
+    assert.equal(run.daemon.lines.filter((l) => l.level === 50).length, 1, `one error line, not one per change or at the stop: ${run.daemon.texts().join('\n')}`);
+    assert.ok(run.daemon.lines.some((l) => l.msg.startsWith('stopped after')), 'the daemon ran on and stopped cleanly');
+  });
+
+  it('a helper that hangs at the end is killed after a second, and the stop still ends, saying the LED may be lit', async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir, { FAKE_GPIO_STALL_MS: '60000' }), ['gpiochip0']);
+    await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
+    run.daemon.child.kill('SIGTERM');
+    assert.equal((await run.finish(10_000)).code, 0, run.daemon.stderr());
     assert.ok(
-      runs.every((r) => r.args.includes('--chip gpiochip0 --active-low 17=')),
-      JSON.stringify(runs),
+      run.daemon.lines.some((l) => /^LED: the GPIO helper for BCM 17 could not turn the LED off \(SIGKILL\)/.test(l.msg)),
+      run.daemon.texts().join('\n'),
     );
+    assert.ok(!kernelLog(run.dir).some((e) => e.event === 'release'), 'killed before it let go');
   });
 
-  it('SIGTERM while the line is held lit: the holder is stopped, then a one-shot sets it off', async () => {
-    const config = CONFIG().replace('{sleep: 1h, led: none}', '{sleep: 1h, led: hold}');
-    const run = startWithFakeGpio([], config, (dir) => env(dir, '1.6.3'), ['gpiochip0']);
-    await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
-    // The stand-in's record says when the lit holder runs: follow it with a bound.
-    await heldLit(run.dir);
-    run.daemon.child.kill('SIGTERM');
-    assert.equal((await run.finish()).code, 0, run.daemon.stderr());
-    const runs = gpiosets(run.dir);
-    assert.equal(runs.at(-1)?.kind, 'set');
-    assert.equal(runs.at(-1)?.args, 'gpiochip0 17=0');
-    assert.ok(runs.every((r) => r.stopped), JSON.stringify(runs));
-  });
-
-  it('a holder that ignores SIGTERM is killed after a second, and the LED still ends off', async () => {
-    const config = CONFIG().replace('{sleep: 1h, led: none}', '{sleep: 1h, led: hold}');
-    const run = startWithFakeGpio([], config, (dir) => env(dir, '1.6.3', { FAKE_GPIOSET_IGNORE_TERM: '1' }), ['gpiochip0']);
-    await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
-    await heldLit(run.dir);
-    const sent = Date.now();
-    run.daemon.child.kill('SIGTERM');
-    assert.equal((await run.finish(5_000)).code, 0, run.daemon.stderr());
-    // Generous bounds: the kill comes after the 1 s grace, and not much later.
-    const took = Date.now() - sent;
-    assert.ok(took >= 900 && took < 4_000, `stopped in ${took} ms`);
-    assert.deepEqual(gpiosets(run.dir).at(-1), { pid: gpiosets(run.dir).at(-1)?.pid, kind: 'set', args: 'gpiochip0 17=0', stopped: true });
-  });
-
-  it('a second SIGTERM while a stuck holder delays the stop exits 1 at once, saying so', async () => {
-    const config = CONFIG().replace('{sleep: 1h, led: none}', '{sleep: 1h, led: hold}');
-    const run = startWithFakeGpio([], config, (dir) => env(dir, '1.6.3', { FAKE_GPIOSET_IGNORE_TERM: '1' }), ['gpiochip0']);
+  it('a second SIGTERM while a hung helper delays the stop exits 1 at once, saying so', async () => {
+    const run = startWithFakeGpio([], HOLDING, (dir) => env(dir, { FAKE_GPIO_STALL_MS: '60000' }), ['gpiochip0']);
     await run.daemon.waitFor((l) => l.task === 'holder' && l.msg === 'lit');
     run.daemon.child.kill('SIGTERM');
     await run.daemon.waitFor((l) => l.msg.startsWith('stopping'));
@@ -163,18 +168,26 @@ describe('LED through the GPIO character device (stand-in gpioset)', { skip }, (
     assert.ok(run.daemon.lines.some((l) => l.msg === 'SIGTERM while already stopping: exiting now, without finishing the stop'), run.daemon.texts().join('\n'));
   });
 
-  it('no gpioset installed: one warning with the fix (apt install gpiod), a simulated LED, and the tasks run', async () => {
+  it('no python3: one warning with the fix (apt install python3), a simulated LED, and the tasks run', async () => {
     const run = startWithFakeGpio([], CONFIG(), { PATH: '/nonexistent' }, ['gpiochip0']);
     assert.equal((await run.finish()).code, 0, run.daemon.stderr());
     const warnings = run.daemon.lines.filter((l) => l.level === 40 && l.msg.startsWith('LED: '));
     assert.equal(warnings.length, 1, run.daemon.texts().join('\n'));
-    assert.match(warnings[0]?.msg ?? '', /using a simulated LED instead: no sysfs GPIO .*; gpioset \(libgpiod\) is not installed\. Fix: sudo apt install gpiod$/);
+    assert.match(warnings[0]?.msg ?? '', /using a simulated LED instead: no sysfs GPIO .*; python3 does not run \(.*\)\. Fix: sudo apt install python3$/);
+  });
+
+  it('no Raspberry Pi chip among the character devices: the chips found and the fix (led.chip)', async () => {
+    const run = startWithFakeGpio([], CONFIG(), (dir) => env(dir, { FAKE_GPIO_CHIPS: 'gpiochip0=some-other-soc=32' }), ['gpiochip0']);
+    assert.equal((await run.finish()).code, 0, run.daemon.stderr());
+    const warning = run.daemon.lines.find((l) => l.level === 40 && l.msg.startsWith('LED: '))?.msg ?? '';
+    assert.match(warning, /no Raspberry Pi GPIO controller among the GPIO chips \(found: gpiochip0 \[some-other-soc\]\)\. Fix: set led\.chip/);
   });
 
   it('sysfs GPIO is preferred where it works, even with a character device present', async () => {
-    const run = startWithFakeGpio(PI4_CHIPS, CONFIG(), (dir) => env(dir, '2.1.3'), ['gpiochip0']);
+    const run = startWithFakeGpio(PI4_CHIPS, CONFIG(), (dir) => env(dir), ['gpiochip0']);
     assert.equal((await run.finish()).code, 0, run.daemon.stderr());
     assert.match(run.daemon.lines.find((l) => l.msg.startsWith('LED: '))?.msg ?? '', /^LED: sysfs GPIO through onoff/);
     assert.ok(run.events().some((e) => e.event === 'export' && e.gpio === 529));
+    assert.deepEqual(kernelLog(run.dir), [], 'the character device was not touched');
   });
 });

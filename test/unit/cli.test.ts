@@ -20,6 +20,22 @@ describe('command line', () => {
     });
   }
 
+  for (const [argv, message] of [
+    [['run', '--bogus'], 'unknown option --bogus; try asyncdemo --help'],
+    [['run', '-x'], 'unknown option -x; try asyncdemo --help'],
+    [['run', '--config'], '--config needs a file name'],
+    [['run', '--config', '--json'], '--config needs a file name, not the option --json (for a file named so, write --config=--json)'],
+    [['print-config', '--json=yes'], '--json takes no value'],
+  ] as const) {
+    it(`says what is wrong with ${JSON.stringify(argv)} in its own words`, () => {
+      assert.throws(() => parseCommandLine(argv), (error: Error) => error instanceof UsageError && error.message === message);
+    });
+  }
+
+  it('takes a file name that starts with a dash when it is written --config=-x', () => {
+    assert.deepEqual(parseCommandLine(['run', '--config=-x.yaml']), { name: 'run', config: '-x.yaml' });
+  });
+
   it('finds the config: --config, else ASYNCDEMO_CONFIG, else the shipped default', () => {
     assert.deepEqual(resolveConfigPath('x.yaml', { ASYNCDEMO_CONFIG: 'y.yaml' }, 'd.yaml'), { file: 'x.yaml', why: 'from --config' });
     assert.deepEqual(resolveConfigPath(undefined, { ASYNCDEMO_CONFIG: 'y.yaml' }, 'd.yaml'), { file: 'y.yaml', why: 'from ASYNCDEMO_CONFIG' });

@@ -40,7 +40,7 @@ function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): Doct
     loadSdNotify: () => () => {},
     sdNotifyFix: FIX,
     systemdRunning: () => false,
-    gpiosetVersion: () => 'gpioset (libgpiod) v1.6.3',
+    pythonVersion: () => 'Python 3.11.2',
     chooseLed: () => ({ backend: undefined, line: 'LED: GPIO is not usable, using a simulated LED instead: no sysfs GPIO', fellBack: true }),
     user: () => ({ uid: 1000, groups: ['pi', 'gpio'] }),
     gpioGroupExists: () => true,
@@ -58,17 +58,17 @@ describe('asyncdemo doctor', () => {
   });
 
   it('every ✗ comes with its fix; warnings alone exit 0', () => {
-    const checks = runDoctor(probes({ loadSdNotify: () => undefined, gpiosetVersion: () => undefined }));
+    const checks = runDoctor(probes({ loadSdNotify: () => undefined, pythonVersion: () => undefined }));
     const failed = checks.filter((c) => !c.ok);
     assert.deepEqual(
       failed.map((c) => c.text.slice(0, c.text.indexOf(':'))),
-      ['systemd binding (sd-notify) is not installed', 'sysfs GPIO', 'GPIO character devices', 'gpioset (libgpiod) is not installed', 'LED'],
+      ['systemd binding (sd-notify) is not installed', 'sysfs GPIO', 'GPIO character devices', 'python3 does not run', 'LED'],
       JSON.stringify(failed),
     );
     assert.ok(failed.every((c) => !c.required), 'all warnings here: this machine does not run systemd');
     for (const check of failed) assert.ok(check.fix !== undefined && check.fix.length > 0, `${check.text} has a fix`);
     assert.equal(failed[0]?.fix, FIX);
-    assert.equal(failed[3]?.fix, 'sudo apt install gpiod');
+    assert.equal(failed[3]?.fix, 'sudo apt install python3');
     const report = formatReport(checks);
     assert.equal(report.ok, true);
     assert.match(report.text, /^✓ Node\.js v20\.20\.2/m);

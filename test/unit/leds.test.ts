@@ -135,4 +135,29 @@ describe('step LEDs (simulated)', () => {
       { pin: 5, on: true },
     ]);
   });
+
+  it('a step while a reload lets go of the old pins opens none: the old pin ends released and off, then the new one is used', async () => {
+    const opened: number[] = [];
+    const released: number[] = [];
+    let letGo: () => void = () => {};
+    // A backend whose release takes a while, as the character device's helper does.
+    const slow: LedBackend = {
+      name: 'chardev',
+      open(pin) {
+        opened.push(pin);
+        return { set: () => {}, release: () => new Promise<void>((resolve) => (letGo = () => (released.push(pin), resolve()))), releaseNow: () => {} };
+      },
+    };
+    const leds = new StepLeds(slow, settings, noErrors);
+    const task = taskFrom('t: {autostart: true, steps: [{log: a}]}', 't');
+    const led = leds.forTask(task);
+    led.stepStarted(task.steps[0] as Step);
+    const reloading = leds.reconfigure(slow, { ...settings, pin: 5 });
+    led.stepStarted(task.steps[0] as Step);
+    assert.deepEqual(opened, [17], 'nothing opened while the old pin is let go');
+    letGo();
+    await reloading;
+    led.stepStarted(task.steps[0] as Step);
+    assert.deepEqual({ opened, released }, { opened: [17, 5], released: [17] });
+  });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LogSettings } from '../../src/log/logger.js';
 import { createLogging } from '../../src/log/logger.js';
+import type { LogClock } from '../../src/log/log-clock.js';
 import { tempDir } from '../helpers/daemon.js';
 
 function settings(dir: string, overrides: { level?: LogSettings['level']; console?: Partial<LogSettings['console']>; file?: Partial<LogSettings['file']> } = {}): LogSettings {
@@ -17,7 +18,7 @@ function settings(dir: string, overrides: { level?: LogSettings['level']; consol
 /** The log files in the order they were written (pino-roll numbers them). */
 function logFiles(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => /^asyncdemo\.(\d{4}-\d\d-\d\d\.)?\d+\.log$/.test(f))
+    .filter((f) => /^asyncdemo\.\d+\.log$/.test(f))
     .sort((a, b) => Number(/(\d+)\.log$/.exec(a)?.[1]) - Number(/(\d+)\.log$/.exec(b)?.[1]))
     .map((f) => join(dir, f));
 }
@@ -50,6 +51,8 @@ describe('log files', () => {
       }
     }
     assert.equal(expected, total);
+    const longest = files.reduce((max, f) => readFileSync(f, 'utf8').split('\n').reduce((m, l) => Math.max(m, Buffer.byteLength(l) + 1), max), 0);
+    for (const file of files) assert.ok(statSync(file).size <= 100 * 1024 + 4096 + longest, `${file}: ${statSync(file).size} B, size 100k`);
   });
 
   it('a synchronous burst loses nothing either', async () => {
@@ -60,6 +63,9 @@ describe('log files', () => {
     const seqs = logFiles(dir).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq));
     assert.equal(seqs.length, 50_000);
     assert.ok(seqs.every((s, i) => s === i));
+    // One synchronous burst: pino-roll alone would roll only after it, all of it in one file.
+    assert.ok(logFiles(dir).length >= 3, `${logFiles(dir).length} files`);
+    for (const file of logFiles(dir)) assert.ok(statSync(file).size <= 1024 * 1024 + 4096 + 200, `${file}: ${statSync(file).size} B, size 1m`);
   });
 
   it('a line reaches the file in the same turn of the loop, not when a batch fills', async () => {
@@ -103,5 +109,92 @@ describe('log files', () => {
     await logging.close();
     logging.logger.info('late');
     assert.equal(consoleLines.length, 1);
+  });
+});
+
+/** A wall clock a test sets (a jump) or advances with the monotonic one (time passing), and timers it fires. */
+function fakeClock(wallStart: number): { clock: LogClock; setWall(ms: number): void; advance(ms: number): void; timers: { callback: () => void; ms: number; cleared: boolean }[] } {
+  let wall = wallStart;
+  let monotonic = 5000;
+  const timers: { callback: () => void; ms: number; cleared: boolean }[] = [];
+  return {
+    clock: {
+      wallMs: () => wall,
+      monotonicMs: () => monotonic,
+      setTimeout: (callback, ms) => {
+        const timer = { callback, ms, cleared: false };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimeout: (timer) => {
+        if (timer !== undefined) (timer as { cleared: boolean }).cleared = true;
+      },
+    },
+    setWall: (ms) => {
+      wall = ms;
+    },
+    advance: (ms) => {
+      wall += ms;
+      monotonic += ms;
+    },
+    timers,
+  };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('the wall clock, injected', () => {
+  it('a jump is logged once, in the turn it is first seen', async () => {
+    const dir = tempDir();
+    const lines: string[] = [];
+    const fake = fakeClock(Date.UTC(2026, 10, 20, 12));
+    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: { write: (t: string) => lines.push(t) }, clock: fake.clock });
+    logging.logger.info('before');
+    await nextTurn();
+    fake.setWall(Date.UTC(2026, 10, 23, 16));
+    logging.logger.info('after');
+    logging.logger.info('after, same turn');
+    await nextTurn();
+    logging.logger.info('a turn later');
+    await nextTurn();
+    await logging.close();
+    const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.deepEqual(msgs.slice(0, 2), ['before', 'after']);
+    assert.equal(msgs.filter((m) => m.startsWith('the wall clock jumped')).length, 1, msgs.join('\n'));
+    assert.match(msgs[3] ?? '', /^the wall clock jumped forward by 3 days 4 h, to 2026-11-23T16:00:00\.000Z/);
+  });
+
+  it('daily: rolls at the next local midnight, counted again from the new time when the clock jumps', async () => {
+    const dir = tempDir();
+    const fake = fakeClock(new Date(2026, 10, 20, 23, 0, 0).getTime());
+    const logging = await createLogging({ settings: settings(dir, { file: { frequency: 'daily' } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, clock: fake.clock });
+    const armed = (): { callback: () => void; ms: number; cleared: boolean } => {
+      const live = fake.timers.filter((t) => !t.cleared && t.ms > 1000);
+      assert.equal(live.length, 1, 'one period timer');
+      return live[0] as { callback: () => void; ms: number; cleared: boolean };
+    };
+    const fire = (timer: { callback: () => void; cleared: boolean }): void => {
+      timer.cleared = true;
+      timer.callback();
+    };
+    assert.equal(armed().ms, 3_600_000, 'an hour to midnight');
+    logging.logger.info('day one');
+    await nextTurn();
+    fake.advance(3_600_000);
+    fire(armed());
+    logging.logger.info('day two');
+    await nextTurn();
+    assert.deepEqual(
+      logFiles(dir).map((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)),
+      [['day one'], ['day two']],
+    );
+    assert.equal(readlinkSync(join(dir, 'current.log')), 'asyncdemo.2.log');
+    assert.equal(armed().ms, 86_400_000, 'a day to the next midnight');
+    // NTP steps the clock from 1970 to 20:00: the next roll is at the next midnight by the new time.
+    fake.setWall(new Date(2026, 10, 21, 20, 0, 0).getTime());
+    logging.logger.info('after the jump');
+    await nextTurn();
+    assert.equal(armed().ms, 4 * 3_600_000, 'four hours to midnight');
+    await logging.close();
   });
 });

@@ -1,0 +1,15 @@
+'use strict';
+// pino-roll loads date-fns as a whole (`require('date-fns')`), which runs the
+// top level of all ~250 of its modules and their locale data at every start.
+// The bundle points that require here instead: date-fns's own per-function
+// modules, only the five pino-roll calls, each loaded on its first call
+// (esbuild bundles a require inside a function as a lazy module init).
+// Measured in the commit that made this file. test/integration/build.test.ts fails
+// when pino-roll starts calling a function this list does not hold.
+module.exports = {
+  addDays: (...args) => require('date-fns/addDays').addDays(...args),
+  addHours: (...args) => require('date-fns/addHours').addHours(...args),
+  format: (...args) => require('date-fns/format').format(...args),
+  isValid: (...args) => require('date-fns/isValid').isValid(...args),
+  parse: (...args) => require('date-fns/parse').parse(...args),
+};

@@ -1,0 +1,359 @@
+/**
+ * The first boot of an image: a Pi owner's install, then the LED on a real
+ * kernel GPIO chip with each backend under the shipped hardened unit, the
+ * permission fallback, the watchdog, the journal, the exposure, a full log
+ * disk; it ends leaving rotated log files for the clock phase's boot.
+ * The checks build on each other and run in order.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { KEEP, LOG_FILE, ledConfig, rotatingConfig } from './configs.js';
+import {
+  APP,
+  CONFIG,
+  createSimChip,
+  installFromClone,
+  GpioTrace,
+  journal,
+  journalCursor,
+  journalLine,
+  LineSampler,
+  lineValue,
+  LOG_DIR,
+  metric,
+  ok,
+  OUT,
+  poll,
+  removeSimChip,
+  restart,
+  run,
+  setPull,
+  sh,
+  show,
+  simChip,
+  stop,
+  writeConfig,
+  writeDropIn,
+  writeMetrics,
+  type SimChip,
+} from './lib.js';
+
+const suite = /^VERSION_CODENAME=(\w+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
+const NODE = sh('command -v node').trim();
+const gid = (group: string): number => Number(sh(`getent group ${group} | cut -d: -f3`));
+
+/** The processes of the unit besides the daemon: the LED's helpers. */
+function unitChildren(): number[] {
+  const main = Number(show('MainPID'));
+  const procs = readFileSync('/sys/fs/cgroup/system.slice/asyncdemo.service/cgroup.procs', 'utf8').split('\n').filter(Boolean).map(Number);
+  return procs.filter((p) => p !== main);
+}
+
+/** `asyncdemo doctor` as the service user, who is in the gpio group. */
+function doctor(): { code: number | null; report: string } {
+  const result = run(['runuser', '-u', 'asyncdemo', '--', NODE, `${APP}/dist/main.js`, 'doctor', '--config', CONFIG]);
+  return { code: result.code, report: result.stdout + result.stderr };
+}
+
+describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () => {
+  const trace = new GpioTrace();
+  let pi: SimChip;
+  /** BCM 17's global GPIO number (trace events use it). */
+  const gpio = (bcm: number, chip: SimChip = pi): number => (chip.base ?? 0) + bcm;
+
+  before(() => {
+    trace.start();
+    pi = simChip('pinctrl-bcm2711');
+    metric('suite', suite);
+  });
+  after(() => writeMetrics('main'));
+
+  it('the simulated Pi 4 chip (gpio-sim, pinctrl-bcm2711, 58 lines) is handed to the gpio group by udev, as on Raspberry Pi OS', () => {
+    assert.equal(pi.lines, 58);
+    const device = statSync(`/dev/${pi.chip}`);
+    assert.equal(device.gid, gid('gpio'), `/dev/${pi.chip} belongs to the gpio group`);
+    assert.equal(device.mode & 0o777, 0o660);
+    assert.equal(statSync('/sys/class/gpio/export').gid, gid('gpio'), '/sys/class/gpio/export belongs to the gpio group');
+    metric('chip', `${pi.chip} [${pi.label}], sysfs base ${pi.base ?? 'none'}`);
+  });
+
+  it('sudo scripts/install.sh in a clean clone installs it, offline from the npm cache, and starts it: systemctl returns at READY=1', (t: TestContext) => {
+    const { result: install, ms } = installFromClone();
+    metric('installMs', ms);
+    assert.equal(install.code, 0, install.stdout.slice(-3000) + install.stderr.slice(-3000));
+    assert.match(install.stdout, /asyncdemo install: creating user asyncdemo/);
+    assert.doesNotMatch(install.stdout + install.stderr, /a native module did not build/);
+    assert.equal(show('ActiveState'), 'active');
+    assert.match(show('StatusText'), /^\d+ tasks? running, \d+ steps done/);
+    const toReadyMs = (Number(show('ActiveEnterTimestampMonotonic')) - Number(show('ExecMainStartTimestampMonotonic'))) / 1000;
+    metric('execToReadyMs', toReadyMs);
+    t.diagnostic(`install took ${(ms / 1000).toFixed(0)} s; exec to READY=1 ${toReadyMs.toFixed(0)} ms`);
+  });
+
+  it('scenario 3 (cancel and stop) prints the tutorial lines in order, without operationsub11, and exits 0', () => {
+    const result = run(['runuser', '-u', 'asyncdemo', '--', NODE, `${APP}/dist/main.js`, 'run', '--config', `${APP}/config/examples/scenario3-cancel-stop.yaml`], { timeoutMs: 60_000, env: { ASYNCDEMO_LOG_FILE: 'false' } });
+    assert.equal(result.code, 0, result.stderr);
+    const messages = result.stdout.split('\n').flatMap((l) => {
+      try {
+        return [(JSON.parse(l) as { msg: string }).msg];
+      } catch {
+        return [];
+      }
+    });
+    const expected = ['start operation', 'operation1', 'start operationsub', 'operationsub10', 'operation2', 'operation3'];
+    assert.deepEqual(
+      messages.filter((m) => expected.includes(m) || m === 'operationsub11'),
+      expected,
+    );
+  });
+
+  for (const backend of ['sysfs', 'chardev', 'auto'] as const) {
+    it(`led.backend ${backend} under the hardened unit: the line toggles as the steps run; a stop drives it low and lets it go`, async (t: TestContext) => {
+      setPull(pi, 17, 'pull-down');
+      writeConfig(ledConfig(backend));
+      const cursor = journalCursor();
+      trace.clear();
+      restart();
+      const line = await journalLine(cursor, /^LED: /);
+      if (backend === 'chardev') assert.match(line, new RegExp(`^LED: GPIO character device ${pi.chip}\\b`));
+      // sysfs GPIO exists on these kernels, so auto takes it.
+      else assert.match(line, new RegExp(`^LED: sysfs GPIO through onoff \\(pinctrl-bcm2711, base ${pi.base}: BCM 17 is GPIO ${gpio(17)}\\)`));
+      const sampler = new LineSampler(pi, 17);
+      try {
+        await sampler.waitForTransitions(6, 60_000);
+      } finally {
+        sampler.stop();
+      }
+      stop();
+      assert.equal(lineValue(pi, 17), 0, 'the line is low after the stop');
+      if (backend !== 'chardev') assert.ok(!existsSync(`/sys/class/gpio/gpio${gpio(17)}`), 'and unexported');
+      // gpio-sim returns a released line to its pull (down here), so the low
+      // level alone proves nothing: the trace shows who drove what.
+      const sets = trace.sets(gpio(17));
+      const lastOn = sets.map((s) => s.value).lastIndexOf(1);
+      assert.ok(lastOn >= 0, `the daemon lit the LED: ${JSON.stringify(sets)}`);
+      const off = sets.slice(lastOn + 1).find((s) => s.value === 0);
+      assert.ok(off !== undefined, `after its last 1 the line was driven to 0 by the daemon's side, not left to the pull: ${JSON.stringify(sets.slice(-4))}`);
+      t.diagnostic(`${sets.length} values set on GPIO ${gpio(17)}; sampled ${sampler.transitions} changes; driven low at the stop by ${off.comm}`);
+    });
+  }
+
+  it('a line let go without being driven low reads low as well (gpio-sim returns it to its pull): only the trace tells the two apart', async () => {
+    setPull(pi, 17, 'pull-down');
+    writeConfig(ledConfig('chardev').replace('mode: toggle', 'mode: hold').replace('{sleep: 250ms}', '{sleep: 1h}'));
+    trace.clear();
+    restart();
+    await poll(() => (lineValue(pi, 17) === 1 ? true : undefined), 30_000, 'the LED lit');
+    const holders = unitChildren();
+    assert.ok(holders.length > 0, 'a process holds the line for the daemon');
+    for (const pid of holders) run(['kill', '-KILL', String(pid)]);
+    await poll(() => (lineValue(pi, 17) === 0 ? true : undefined), 10_000, 'the line back at its pull');
+    assert.equal(trace.sets(gpio(17)).at(-1)?.value, 1, 'nothing drove it low: the trace ends at 1');
+    stop();
+  });
+
+  for (const backend of ['sysfs', 'chardev'] as const) {
+    it(`led.backend ${backend}: a reload that changes the pin moves the LED: BCM 17 is driven low and let go first, then BCM 27 toggles`, async () => {
+      writeConfig(ledConfig(backend, 17));
+      restart();
+      const before = new LineSampler(pi, 17);
+      try {
+        await before.waitForTransitions(2, 60_000);
+      } finally {
+        before.stop();
+      }
+      trace.clear();
+      const cursor = journalCursor();
+      writeConfig(ledConfig(backend, 27));
+      ok(['systemctl', 'reload', 'asyncdemo']);
+      await journalLine(cursor, /^reloaded /);
+      const moved = new LineSampler(pi, 27);
+      try {
+        await moved.waitForTransitions(4, 60_000);
+      } finally {
+        moved.stop();
+      }
+      assert.equal(lineValue(pi, 17), 0, 'BCM 17 is low');
+      if (backend === 'sysfs') assert.ok(!existsSync(`/sys/class/gpio/gpio${gpio(17)}`), 'BCM 17 is unexported');
+      const events = trace.events().filter((e) => e.kind === 'value' && e.op === 'set');
+      const last17 = events.map((e) => e.gpio).lastIndexOf(gpio(17));
+      const first27 = events.findIndex((e) => e.gpio === gpio(27));
+      assert.ok(last17 >= 0 && events[last17]?.value === 0, `BCM 17's last value is a driven 0: ${JSON.stringify(events.slice(0, 6))}`);
+      assert.ok(last17 < first27, 'BCM 17 is let go before BCM 27 is taken');
+      stop();
+      assert.equal(lineValue(pi, 27), 0);
+    });
+  }
+
+  it('asyncdemo doctor, as the service user, names the chip and the pin number, for sysfs and for the character device', () => {
+    writeConfig(ledConfig('auto'));
+    const sysfs = doctor();
+    assert.equal(sysfs.code, 0, sysfs.report);
+    assert.match(sysfs.report, new RegExp(`^✓ sysfs GPIO: pinctrl-bcm2711 at base ${pi.base}: BCM 17 is GPIO ${gpio(17)}`, 'm'));
+    assert.match(sysfs.report, new RegExp(`^✓ GPIO character devices: .*/dev/${pi.chip}\\b`, 'm'));
+    assert.match(sysfs.report, /^✓ this user is in the gpio group$/m);
+    assert.match(sysfs.report, new RegExp(`^✓ LED: sysfs GPIO through onoff \\(pinctrl-bcm2711, base ${pi.base}: BCM 17 is GPIO ${gpio(17)}\\)`, 'm'));
+    writeConfig(ledConfig('chardev'));
+    const chardev = doctor();
+    assert.equal(chardev.code, 0, chardev.report);
+    assert.match(chardev.report, new RegExp(`^✓ LED: GPIO character device ${pi.chip}\\b.*pinctrl-bcm2711.*\\b17\\b`, 'm'));
+  });
+
+  it('auto without sysfs GPIO (as on Raspberry Pi OS trixie) takes the character device, and the LED toggles', async () => {
+    writeDropIn('[Service]\nInaccessiblePaths=/sys/class/gpio\n');
+    try {
+      writeConfig(ledConfig('auto'));
+      const cursor = journalCursor();
+      restart();
+      assert.match(await journalLine(cursor, /^LED: /), new RegExp(`^LED: GPIO character device ${pi.chip}\\b.*picked by led.backend: auto because sysfs GPIO is not usable`));
+      const sampler = new LineSampler(pi, 17);
+      try {
+        await sampler.waitForTransitions(4, 60_000);
+      } finally {
+        sampler.stop();
+      }
+      stop();
+      assert.equal(lineValue(pi, 17), 0);
+    } finally {
+      writeDropIn(undefined);
+    }
+  });
+
+  it('a Pi 5 (pinctrl-rp1, 54 lines): auto and chardev find it by its label, and the LED toggles there', async () => {
+    stop();
+    removeSimChip('pi');
+    try {
+      const rp1 = createSimChip('pi5', 'pinctrl-rp1:54');
+      for (const backend of ['auto', 'chardev'] as const) {
+        writeConfig(ledConfig(backend));
+        const cursor = journalCursor();
+        restart();
+        const line = await journalLine(cursor, /^LED: /);
+        assert.match(line, backend === 'auto' ? new RegExp(`^LED: sysfs GPIO through onoff \\(pinctrl-rp1, base ${rp1.base}: BCM 17 is GPIO ${gpio(17, rp1)}\\)`) : new RegExp(`^LED: GPIO character device ${rp1.chip}\\b`));
+        const sampler = new LineSampler(rp1, 17);
+        try {
+          await sampler.waitForTransitions(4, 60_000);
+        } finally {
+          sampler.stop();
+        }
+        stop();
+        assert.equal(lineValue(rp1, 17), 0);
+      }
+    } finally {
+      stop();
+      removeSimChip('pi5');
+      pi = createSimChip('pi', 'pinctrl-bcm2711:58');
+    }
+  });
+
+  it('plain Debian permissions (root-only /dev/gpiochip*, no gpio udev rules): the fallback line names the missing permission and its fix', async () => {
+    stop();
+    const rules = '/etc/udev/rules.d/99-gpio.rules';
+    renameSync(rules, `${rules}.off`);
+    ok(['udevadm', 'control', '--reload']);
+    try {
+      removeSimChip('pi');
+      pi = createSimChip('pi', 'pinctrl-bcm2711:58');
+      // What a Debian kernel gives: the devices and sysfs GPIO belong to root alone.
+      sh('chown root:root /sys/class/gpio/export /sys/class/gpio/unexport && chmod 0200 /sys/class/gpio/export /sys/class/gpio/unexport');
+      assert.equal(statSync(`/dev/${pi.chip}`).mode & 0o777, 0o600, 'the device is root-only without the rules');
+      for (const backend of ['auto', 'chardev'] as const) {
+        writeConfig(ledConfig(backend));
+        const cursor = journalCursor();
+        restart();
+        const line = await journalLine(cursor, /^LED: /);
+        assert.match(line, /^LED: GPIO is not usable, using a simulated LED instead: /);
+        assert.match(line, new RegExp(`no permission to (open|use) /dev/${pi.chip}`), `the character device's problem is permission: ${line}`);
+        assert.doesNotMatch(line, /found: none|set led\.chip/, `not a missing chip: ${line}`);
+        assert.match(line, /udev rule/, `the fix says how the gpio group gets the devices: ${line}`);
+        stop();
+      }
+    } finally {
+      renameSync(`${rules}.off`, rules);
+      ok(['udevadm', 'control', '--reload']);
+      removeSimChip('pi');
+      pi = createSimChip('pi', 'pinctrl-bcm2711:58');
+    }
+    assert.equal(statSync(`/dev/${pi.chip}`).gid, gid('gpio'), 'the rules are back');
+  });
+
+  it('a blocked event loop gets the daemon killed and restarted by the watchdog', async () => {
+    writeDropIn('[Service]\nWatchdogSec=3\nRestartSec=1\n');
+    try {
+      // The sleep first: the watchdog starts at READY=1, after the first steps.
+      writeConfig('tasks:\n  hog:\n    autostart: true\n    steps: [{sleep: 1s}, {log: hogging}, {busy: 20s}, {sleep: 1h}]\n');
+      const cursor = journalCursor();
+      restart();
+      const first = show('MainPID');
+      await poll(() => (Number(show('NRestarts')) >= 1 && show('ActiveState') === 'active' ? true : undefined), 60_000, 'a restart by the watchdog', 250);
+      assert.notEqual(show('MainPID'), first);
+      const log = ok(['journalctl', '-u', 'asyncdemo', '--no-pager', `--after-cursor=${cursor}`]);
+      assert.match(log, /Watchdog timeout/);
+      stop();
+    } finally {
+      writeDropIn(undefined);
+    }
+  });
+
+  it('journalctl -p warning shows the warnings and none of the info lines', async () => {
+    writeConfig('tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: info tick}, {sleep: 200ms}]}\n  warner: {autostart: true, steps: [{log: a warning for the journal, level: warn}]}\n');
+    const cursor = journalCursor();
+    restart();
+    await poll(() => (journal(cursor).filter((l) => l.endsWith('info tick')).length >= 3 ? true : undefined), 30_000, 'info ticks in the journal', 250);
+    const warnings = journal(cursor, ['-p', 'warning']);
+    assert.ok(warnings.some((l) => l.endsWith('warner[0] a warning for the journal')), warnings.join('\n'));
+    assert.ok(!warnings.some((l) => l.includes('info tick')), warnings.join('\n'));
+    stop();
+  });
+
+  it('systemd-analyze security rates the shipped unit 1.0 or lower', (t: TestContext) => {
+    const report = run(['systemd-analyze', 'security', 'asyncdemo.service']).stdout;
+    writeFileSync(`${OUT}/security.txt`, report);
+    const exposure = Number(/Overall exposure level for asyncdemo\.service: ([\d.]+)/.exec(report)?.[1]);
+    metric('exposure', exposure);
+    t.diagnostic(`systemd-analyze security (systemd ${sh('systemctl --version | head -n1').trim()}): exposure ${exposure}`);
+    assert.ok(exposure <= 1.0, report);
+    const verify = run(['systemd-analyze', 'verify', '--recursive-errors=yes', '/etc/systemd/system/asyncdemo.service']);
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+
+  it('a full log filesystem: one error line, the daemon runs on, and one line when it can write again', async () => {
+    stop();
+    const image = '/var/tmp/asyncdemo-tiny-log.img';
+    try {
+      // A 2 MiB filesystem on the log directory, all but 64 KiB of it taken by a file the test can remove.
+      sh(`rm -f ${image} && truncate -s 2M ${image} && mkfs.ext4 -q -F ${image} && mount -o loop ${image} ${LOG_DIR}`);
+      sh(`fallocate -l $(( $(df --output=avail -B1 ${LOG_DIR} | tail -n1) - 65536 )) ${LOG_DIR}/filler`);
+      writeConfig('log: {file: {size: 10m}}\ntasks:\n  writer: {autostart: true, repeat: forever, steps: [{log: "a line to fill the disk with, long enough to fill it soon"}, {sleep: 5ms}]}\n');
+      const cursor = journalCursor();
+      restart();
+      const pid = show('MainPID');
+      await journalLine(cursor, /^cannot write the log file .*ENOSPC/, 120_000);
+      const failedAt = journal(cursor).findIndex((l) => l.startsWith('cannot write the log file'));
+      await poll(() => (journal(cursor).slice(failedAt).filter((l) => l.includes('a line to fill the disk')).length >= 50 ? true : undefined), 60_000, 'the writer running on after the disk filled', 250);
+      assert.equal(show('MainPID'), pid, 'the same process');
+      assert.equal(show('ActiveState'), 'active');
+      rmSync(`${LOG_DIR}/filler`);
+      await journalLine(cursor, /^the log file can be written again; \d+ lines were dropped meanwhile$/, 60_000);
+      assert.equal(journal(cursor).filter((l) => l.startsWith('cannot write the log file')).length, 1, 'one error line');
+      assert.equal(show('MainPID'), pid);
+    } finally {
+      stop();
+      run(['umount', LOG_DIR]);
+      rmSync(image, { force: true });
+    }
+  });
+
+  it('leaves rotated log files for the next boot, whose clock will be behind them', async () => {
+    for (const name of readdirSync(LOG_DIR)) rmSync(`${LOG_DIR}/${name}`, { recursive: true, force: true });
+    writeConfig(rotatingConfig(10));
+    restart();
+    await poll(() => (readdirSync(LOG_DIR).filter((n) => LOG_FILE.test(n)).length >= KEEP + 1 ? true : undefined), 120_000, `${KEEP + 1} log files`, 250);
+    stop();
+    sh('sync');
+    const files = readdirSync(LOG_DIR).filter((n) => LOG_FILE.test(n));
+    assert.ok(files.length <= KEEP + 1, `bounded: ${files.join(', ')}`);
+    writeFileSync(`${OUT}/logs-before-clock.json`, JSON.stringify(files.map((n) => ({ name: n, mtimeMs: statSync(`${LOG_DIR}/${n}`).mtimeMs }))));
+  });
+});
