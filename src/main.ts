@@ -18,6 +18,7 @@ import { ConfigError, GpioUnavailableError, SdNotifyMissingError, UsageError } f
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
+import { logClockOn } from './log/log-clock.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { createProcessHandlers } from './process-handlers.js';
 import { listenToProcess } from './signals.js';
@@ -107,7 +108,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
-    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY });
+    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, clock: logClockOn(timers) });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
     try {
       // systemctl status shows why it did not start.
@@ -119,7 +120,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     return ExitCode.config;
   }
 
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, clock: logClockOn(timers) });
   const { logger } = logging;
   let notifier: Notifier;
   try {
