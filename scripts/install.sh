@@ -127,8 +127,17 @@ mkdir -p "$APP"
 rm -rf "$APP/dist"
 cp -a "$SRC/dist" "$SRC/config" "$SRC/deploy" "$SRC/scripts" "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$APP/"
 (cd "$APP" && quietly npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error)
-(cd "$APP" && quietly npm rebuild sd-notify epoll --loglevel=error) \
-  || say "warning: a native module did not build; asyncdemo doctor says what is missing"
+# The sd-notify binding is required: the unit is Type=notify, and without the
+# binding the daemon cannot say READY=1, so systemd could never start it.
+if ! (cd "$APP" && npm rebuild sd-notify --loglevel=error >>"$LOG" 2>&1) \
+  || ! "$NODE" -e 'require(process.argv[1])' "$APP/node_modules/sd-notify/build/Release/notify.node" >>"$LOG" 2>&1; then
+  tail -n 30 "$LOG" >&2
+  die "the sd-notify binding did not build (the lines above are from $LOG), and systemd cannot start asyncdemo without it.
+   Fix: sudo apt install libsystemd-dev build-essential python3 (and libnode-dev with Debian's nodejs: node-gyp needs Node's headers), then run me again."
+fi
+# onoff's native part is optional: without it the LED uses the character device or a simulation.
+(cd "$APP" && npm rebuild epoll --loglevel=error >>"$LOG" 2>&1) \
+  || say "warning: onoff's native part (epoll) did not build; asyncdemo runs without sysfs GPIO (asyncdemo doctor says what is missing)"
 # The V8 code cache fits only the Node that made it: make it with the service's.
 "$NODE" "$APP/scripts/build/code-cache.mjs" "$APP/dist" >>"$LOG" 2>&1 \
   || say "warning: could not make the code cache; asyncdemo starts a little slower without it"

@@ -7,7 +7,7 @@ const load = createRequire(import.meta.url);
 /**
  * `node:child_process`, loaded on first use. Loading it costs about 3 ms,
  * and the daemon spawns nothing on most runs: only for a character-device
- * LED, the systemd-notify fallback and `doctor`. Start-up is measured
+ * LED and `doctor`. Start-up is measured
  * against a bare `node` (see the README's Benchmarks).
  */
 export function childProcess(): ChildProcessModule {

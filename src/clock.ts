@@ -1,4 +1,5 @@
 import { AbortError } from './errors.js';
+import type { Timers } from './timers.js';
 
 /**
  * Time as the scheduler sees it. Injected, so tests can drive time by hand
@@ -15,6 +16,8 @@ export interface Clock {
    * the signal aborts first.
    */
   sleepUntil(deadline: number, options?: { signal?: AbortSignal | undefined }): Promise<void>;
+  /** Resolves on the next turn of the event loop, after I/O: `asyncio.sleep(0)`, or `ensure_future`'s start. */
+  nextTurn(): Promise<void>;
   /**
    * Sleeps for one run of a task, all cancelled by `signal`: the same as
    * `sleepUntil(deadline, { signal })` each time, but listening to the signal
@@ -34,34 +37,17 @@ export interface Sleeper {
 /** Node's timers store delays as signed 32-bit milliseconds; longer ones fire after 1 ms. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-/** The timer functions the system clock runs on; tests pass fakes (as sindresorhus/delay's createDelay does). */
-export interface Timers {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setImmediate(callback: () => void): unknown;
-  clearImmediate(handle: unknown): void;
-}
-
-const nodeTimers: Timers = {
-  // Not performance.now(): its first call loads perf_hooks, 0.7 ms of every start (measured).
-  now: () => Number(process.hrtime.bigint()) / 1e6,
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  setImmediate: (callback) => setImmediate(callback),
-  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
-};
-
-/** The real clock: the monotonic `process.hrtime` and timers, safe for sleeps of any length. */
-export function createSystemClock(timers: Timers = nodeTimers): Clock {
+/** The real clock on `timers` (Node's monotonic `process.hrtime`, or a test's), safe for sleeps of any length. */
+export function createSystemClock(timers: Timers): Clock {
   return {
-    now: timers.now,
+    now: () => timers.now(),
     sleepUntil(deadline, { signal } = {}) {
       if (signal?.aborted) {
         return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
       }
       return new SystemSleeper(timers, signal, true).until(deadline);
     },
+    nextTurn: () => new Promise<void>((resolve) => timers.setImmediate(resolve)),
     sleeper: (signal) => new SystemSleeper(timers, signal, false),
   };
 }
@@ -89,6 +75,7 @@ function abortErrorFor(reason: unknown): AbortError {
  */
 class SystemSleeper implements Sleeper {
   #timer: unknown;
+  /** Whether #timer is an immediate (a sleep whose deadline had passed when it began), not a timeout. */
   #immediate = false;
   #deadline = 0;
   #resolve: (() => void) | undefined;
@@ -97,6 +84,7 @@ class SystemSleeper implements Sleeper {
   readonly #signal: AbortSignal | undefined;
   /** A one-shot sleeper (sleepUntil) closes itself when its sleep ends. */
   readonly #once: boolean;
+  /** The timer's callback: made once, not at every sleep. */
   readonly #arm = (): void => this.#schedule();
 
   constructor(timers: Timers, signal: AbortSignal | undefined, once: boolean) {
@@ -142,18 +130,14 @@ class SystemSleeper implements Sleeper {
       }
       return;
     }
-    if (remaining < 1) {
-      // Node's timers count whole milliseconds and fire one or two late; the last fraction
-      // of a millisecond is waited out a loop turn at a time instead. That keeps a periodic
-      // task's wake-ups within a fraction of a millisecond of its deadlines.
-      this.#immediate = true;
-      this.#timer = this.#timers.setImmediate(this.#arm);
-      return;
-    }
     this.#immediate = false;
-    // Long sleeps are chained in chunks (a longer delay would fire at once), and
-    // a timer that fires early is simply re-armed: the deadline, not the timer, decides.
-    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.floor(remaining), MAX_TIMER_DELAY_MS));
+    // Rounded up: Node's timers count whole milliseconds of the loop's clock and never fire
+    // before the delay they were given, so a timer armed for the milliseconds left, rounded
+    // up, wakes at or just after the deadline, once. Long sleeps are chained in chunks (a
+    // longer delay would fire at once), and a timer that fires early all the same (its
+    // start was read from a clock a millisecond behind) is re-armed: the deadline, not the
+    // timer, decides.
+    this.#timer = this.#timers.setTimeout(this.#arm, Math.min(Math.ceil(remaining), MAX_TIMER_DELAY_MS));
   }
 
   #done(): void {

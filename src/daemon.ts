@@ -9,7 +9,9 @@ import { ExitCode } from './exit-codes.js';
 import type { LedBackend, StepLeds } from './led/led.js';
 import type { Logging } from './log/logger.js';
 import { Scheduler } from './scheduler.js';
+import type { ReloadOutcome, StatusSnapshot } from './status.js';
 import type { Notifier } from './systemd/notifier.js';
+import { startDeadline, TIMED_OUT, type Timers } from './timers.js';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -17,12 +19,14 @@ export interface DaemonDeps {
   readonly reloadConfig: () => Config;
   readonly logging: Logging;
   readonly clock: Clock;
+  /** Every timer the daemon arms: the stop's deadline, the watchdog, debug mode's watch. */
+  readonly timers: Timers;
   readonly leds: StepLeds;
   /** Opens the LED backend for new LED settings at reload; undefined when the LED is disabled. */
   readonly openLedBackend: (led: Settings['led']) => Promise<LedBackend | undefined>;
   readonly notifier: Notifier;
   /** Raises an uncaught exception (the `crash` step); injected so tests can catch it. */
-  readonly crash?: (error: Error) => void;
+  readonly crash: (error: Error) => void;
 }
 
 /**
@@ -34,10 +38,17 @@ export class Daemon {
   readonly #deps: DaemonDeps;
   readonly #scheduler: Scheduler;
   #config: Config;
+  /** Wall-clock time the config in force was loaded, for the status report. */
+  #configLoadedAt: number;
+  #lastReload: ReloadOutcome | undefined;
+  /** The reloads under way (one at a time), and whether another was asked for meanwhile. */
+  #reloading: Promise<boolean> | undefined;
+  #reloadAgain = false;
   #stopWatch: (() => void) | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
-  #keepAlive: NodeJS.Timeout | undefined;
+  #watchdog: unknown;
+  #keepAlive: unknown;
   #stopping: Promise<number> | undefined;
+  #stopFinished = false;
   /** Settings changed by reloads that only a restart applies; STATUS keeps saying so. */
   #restartNeeded: readonly string[] = [];
   #finish!: (code: number) => void;
@@ -47,13 +58,14 @@ export class Daemon {
   constructor(deps: DaemonDeps) {
     this.#deps = deps;
     this.#config = deps.config;
+    this.#configLoadedAt = deps.timers.wallNow();
     this.finished = new Promise((resolve) => (this.#finish = resolve));
     this.#scheduler = new Scheduler(deps.config.tasks, {
       clock: deps.clock,
       logger: deps.logging.logger,
       ledFor: (task) => deps.leds.forTask(task),
       onStop: (by) => void this.stop(`requested by ${by}`),
-      ...(deps.crash === undefined ? {} : { crash: deps.crash }),
+      crash: deps.crash,
     });
   }
 
@@ -70,7 +82,9 @@ export class Daemon {
   start(): void {
     const { logger } = this.#deps.logging;
     // A daemon with every task finished still runs, like asyncio's run_forever(), until it is stopped.
-    this.#keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+    this.#keepAlive = this.#deps.timers.setInterval(() => {}, 2 ** 31 - 1);
+    // A run ended by SIGKILL or a power cut leaves its LED as it was, perhaps lit: this one starts from off.
+    this.#deps.leds.turnOff(this.#config.tasks.values());
     this.#applyDebug(this.#config.settings.debug);
     this.#startWatchdog();
     const names = [...this.#config.tasks.values()].filter((t) => t.autostart).map((t) => t.name);
@@ -82,8 +96,43 @@ export class Daemon {
   /**
    * Reads the config again and applies it. An invalid config changes nothing:
    * the reasons are logged and the old config keeps running.
+   *
+   * Reloads never overlap: one asked for while another runs (a second SIGHUP
+   * while the LED is reopened) is remembered, and once the running one is
+   * done, one more runs, however many were asked for meanwhile. Resolves
+   * with whether the last of them applied a config.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    if (this.#reloading !== undefined) {
+      this.#reloadAgain = true;
+      return this.#reloading;
+    }
+    this.#reloading = this.#reloadWhileAsked();
+    return this.#reloading;
+  }
+
+  async #reloadWhileAsked(): Promise<boolean> {
+    try {
+      let applied: boolean;
+      do {
+        this.#reloadAgain = false;
+        try {
+          applied = await this.#reloadOnce();
+        } catch (error) {
+          this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'failed', reason: error instanceof Error ? error.message : String(error) };
+          // systemd is waiting for the end of RELOADING=1.
+          this.#deps.notifier.ready(`${this.#status()}; last reload failed`);
+          throw error;
+        }
+      } while (this.#reloadAgain && this.#stopping === undefined);
+      return applied;
+    } finally {
+      // Here, not in a .finally(): a reload asked for from now on starts a new run.
+      this.#reloading = undefined;
+    }
+  }
+
+  async #reloadOnce(): Promise<boolean> {
     const { logging, notifier } = this.#deps;
     const { logger } = logging;
     if (this.#stopping !== undefined) return false;
@@ -94,11 +143,13 @@ export class Daemon {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       logger.error(`reload refused, the running config stays: ${error.message}`);
+      this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'refused', reason: error.message };
       notifier.ready(`${this.#status()}; last reload refused: invalid config`);
       return false;
     }
     const previous = this.#config;
     this.#config = next;
+    this.#configLoadedAt = this.#deps.timers.wallNow();
     logging.setLevels(next.settings.log);
     this.#applyDebug(next.settings.debug);
     if (JSON.stringify(previous.settings.led) !== JSON.stringify(next.settings.led)) {
@@ -109,6 +160,8 @@ export class Daemon {
         logger.error(`reload: ${error.message}; the LED stays as it was`);
       }
     }
+    // A stop that began while the LED was reopened has cancelled every task: start none.
+    if (this.#stopping !== undefined) return false;
     const changes = this.#scheduler.apply(next.tasks);
     // Not applied, so not claimed: said at warn level, in the reload line and in STATUS until a restart.
     this.#restartNeeded = settingsNeedingRestart(this.#deps.config.settings, next.settings);
@@ -119,19 +172,26 @@ export class Daemon {
     }
     const counts = { kept: changes.kept.length, restarted: changes.restarted.length, cancelled: changes.cancelled.length, started: changes.started.length };
     const short = (names: readonly string[]): readonly string[] => names.slice(0, 10);
+    const summary =
+      `${pending === '' ? '' : `all but ${pending} (${need} a restart); `}kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
+      `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`;
     logger.info(
       // Names are shortened as in the start line: a config may hold 100,000 tasks.
       { changes: { kept: short(changes.kept), restarted: short(changes.restarted), cancelled: short(changes.cancelled), started: short(changes.started) }, counts },
       `reloaded ${next.file}${pending === '' ? '' : ` except ${pending} (${need} a restart)`}: kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
         `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`,
     );
+    this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'applied', reason: summary };
     notifier.ready(this.#status());
     return true;
   }
 
   /**
-   * Cancels every task, waits for each to log its cancellation, turns the LED
-   * off and resolves {@link finished}. Calling it again returns the same stop.
+   * Stops: cancels every task and waits for each to log its cancellation,
+   * turns the LED off, finishes the log files, and resolves {@link finished}
+   * with the exit code. One deadline, `shutdown.timeoutMs`, is armed before
+   * anything else and bounds all of it; a stop that overruns it exits 1.
+   * Calling it again returns the same stop.
    */
   stop(reason: string): Promise<number> {
     this.#stopping ??= this.#stop(reason);
@@ -143,19 +203,42 @@ export class Daemon {
   }
 
   /**
+   * Whether the stop has done its work: the tasks have ended and the LED is
+   * off (or the deadline passed). What is left is finishing the log files;
+   * a signal from now on changes nothing.
+   */
+  get stopFinished(): boolean {
+    return this.#stopFinished;
+  }
+
+  /**
    * After a crash: cancels every task and turns the LED off, without the
    * ceremony of a stop. The process is about to exit non-zero.
    */
   async halt(reason: string): Promise<void> {
-    this.#stopWatch?.();
-    clearInterval(this.#watchdog);
+    this.#stopTimers();
     await this.#scheduler.cancelAll(new TaskCancelledError(`cancelled: ${reason}`));
     await this.#deps.leds.close();
   }
 
+  /** What the daemon is doing now, for the SIGUSR1 report (and a status file). */
+  status(): StatusSnapshot {
+    return {
+      state: this.#stopping !== undefined ? 'stopping' : this.#reloading !== undefined ? 'reloading' : 'running',
+      configFile: this.#config.file,
+      configLoadedAt: this.#configLoadedAt,
+      tasks: this.#scheduler.running(),
+      stepsDone: this.#scheduler.stepsDone,
+      lastReload: this.#lastReload,
+    };
+  }
+
   async #stop(reason: string): Promise<number> {
-    const { logging, notifier, leds } = this.#deps;
+    const { logging, notifier, leds, timers } = this.#deps;
     const { logger } = logging;
+    const { timeoutMs } = this.#config.settings.shutdown;
+    // First of all: the deadline covers everything below (close-with-grace's way).
+    const deadline = startDeadline(timers, timeoutMs);
     notifier.stopping(`stopping: ${reason}`);
     const count = this.#scheduler.runningCount;
     logger.info(`stopping (${reason}): cancelling ${count} running task${count === 1 ? '' : 's'}`);
@@ -164,29 +247,51 @@ export class Daemon {
       // asyncio's "Task was destroyed but it is pending", said before it happens.
       logger.warn({ pending: pending.length }, `pending at shutdown: ${listNames(pending.map((p) => `${p.name}[${p.step}]`))}`);
     }
-    const { timeoutMs } = this.#config.settings.shutdown;
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      this.#scheduler.cancelAll(new TaskCancelledError(`cancelled: stopping (${reason})`)).then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false))),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) {
-      const left = this.#scheduler.running().map((p) => p.name);
-      logger.error(`stop took longer than ${timeoutMs}ms; still running: ${left.join(', ')}; exiting with a failure`);
+    const cancelled = await deadline.race(this.#scheduler.cancelAll(new TaskCancelledError(`cancelled: stopping (${reason})`)));
+    this.#stopTimers();
+    if (cancelled === TIMED_OUT) {
+      return this.#overran(timeoutMs, `still running: ${listNames(this.#scheduler.running().map((p) => p.name))}`);
     }
-    this.#stopWatch?.();
-    clearInterval(this.#watchdog);
-    clearInterval(this.#keepAlive);
-    try {
-      await leds.close();
-    } catch (error) {
-      logger.error({ err: error }, 'could not turn the LED off');
-    }
+    const off = await deadline.race(leds.close().then(
+      () => true,
+      (error: unknown) => {
+        logger.error({ err: error }, 'could not turn the LED off');
+        return false;
+      },
+    ));
+    if (off === TIMED_OUT) return this.#overran(timeoutMs, 'the LED was still being turned off');
+    this.#stopFinished = true;
     logger.info(`stopped after ${this.#scheduler.stepsDone} steps`);
-    const code = inTime ? ExitCode.ok : ExitCode.failure;
+    const closed = await deadline.race(logging.close());
+    deadline.clear();
+    let code: number = ExitCode.ok;
+    if (closed === TIMED_OUT) {
+      // The log files are what hangs: this line reaches the console (the journal) only.
+      logger.error(`stop took longer than ${timeoutMs}ms (shutdown.timeoutMs): the log files were still being written; exiting with a failure`);
+      code = ExitCode.failure;
+    }
     this.#finish(code);
     return code;
+  }
+
+  /** The stop's deadline passed: say what was still going on, leave the LED off, and end with a failure. */
+  #overran(timeoutMs: number, what: string): number {
+    const { logging, leds } = this.#deps;
+    logging.logger.error(`stop took longer than ${timeoutMs}ms (shutdown.timeoutMs): ${what}; exiting with a failure`);
+    leds.closeNow();
+    this.#stopFinished = true;
+    // Every line so far, this one included, reaches the log files before the exit.
+    logging.flushSync();
+    this.#finish(ExitCode.failure);
+    return ExitCode.failure;
+  }
+
+  #stopTimers(): void {
+    const { timers } = this.#deps;
+    this.#stopWatch?.();
+    this.#stopWatch = undefined;
+    timers.clearInterval(this.#watchdog);
+    timers.clearInterval(this.#keepAlive);
   }
 
   #applyDebug(debug: Settings['debug']): void {
@@ -194,7 +299,7 @@ export class Daemon {
     this.#stopWatch = undefined;
     this.#scheduler.setSlowStepMs(debug.enabled ? debug.slowStepMs : undefined);
     if (debug.enabled) {
-      this.#stopWatch = watchEventLoop({ clock: this.#deps.clock, logger: this.#deps.logging.logger, thresholdMs: debug.slowStepMs });
+      this.#stopWatch = watchEventLoop({ timers: this.#deps.timers, logger: this.#deps.logging.logger, thresholdMs: debug.slowStepMs });
     }
   }
 
@@ -204,14 +309,14 @@ export class Daemon {
    * tick, or every few seconds when there is no watchdog.
    */
   #startWatchdog(): void {
-    const { notifier } = this.#deps;
+    const { notifier, timers } = this.#deps;
     if (!notifier.active) return;
     const interval = notifier.watchdogIntervalMs;
     if (interval === undefined) {
-      this.#watchdog = setInterval(() => notifier.status(this.#status()), STATUS_INTERVAL_MS).unref();
+      this.#watchdog = timers.setInterval(() => notifier.status(this.#status()), STATUS_INTERVAL_MS, { ref: false });
       return;
     }
-    this.#watchdog = setInterval(() => {
+    this.#watchdog = timers.setInterval(() => {
       notifier.watchdog();
       notifier.status(this.#status());
     }, interval);

@@ -1,6 +1,6 @@
-import type { Clock } from './clock.js';
 import { formatDuration } from './config/duration.js';
 import type { Logger } from './log/logger.js';
+import type { Timers } from './timers.js';
 
 /**
  * Debug mode's event-loop watch: a timer that expects to run every
@@ -10,17 +10,20 @@ import type { Logger } from './log/logger.js';
  *
  * Returns the function that stops the watch.
  */
-export function watchEventLoop({ clock, logger, thresholdMs }: { clock: Clock; logger: Logger; thresholdMs: number }): () => void {
+export function watchEventLoop({ timers, logger, thresholdMs }: { timers: Timers; logger: Logger; thresholdMs: number }): () => void {
   // Check often enough that a block just over the threshold is seen, but not so often that an idle Pi wakes for nothing.
   const periodMs = Math.max(10, Math.min(thresholdMs, 1000));
-  let expected = clock.now() + periodMs;
-  const timer = setInterval(() => {
-    const now = clock.now();
-    const late = now - expected;
-    expected = now + periodMs;
-    if (late > thresholdMs) logger.warn({ blockedMs: Math.round(late) }, `event loop blocked for about ${formatDuration(late)} (threshold ${thresholdMs}ms)`);
-  }, periodMs);
-  // The watch must never be what keeps a stopping daemon alive.
-  timer.unref();
-  return () => clearInterval(timer);
+  let expected = timers.now() + periodMs;
+  // ref: false, because the watch must never be what keeps a stopping daemon alive.
+  const timer = timers.setInterval(
+    () => {
+      const now = timers.now();
+      const late = now - expected;
+      expected = now + periodMs;
+      if (late > thresholdMs) logger.warn({ blockedMs: Math.round(late) }, `event loop blocked for about ${formatDuration(late)} (threshold ${thresholdMs}ms)`);
+    },
+    periodMs,
+    { ref: false },
+  );
+  return () => timers.clearInterval(timer);
 }

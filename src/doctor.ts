@@ -31,6 +31,10 @@ export interface DoctorProbes {
   readonly devDir?: string;
   readonly loadOnoff?: () => OnoffGpioClass | undefined;
   readonly loadSdNotify: () => unknown;
+  /** How to install the sd-notify binding (sd-notify.ts's sdNotifyFix for this install). */
+  readonly sdNotifyFix: string;
+  /** Whether systemd runs this machine (/run/systemd/system exists): then the service needs the binding. */
+  readonly systemdRunning?: () => boolean;
   /** python3 --version, or undefined when it does not run. */
   readonly pythonVersion?: () => string | undefined;
   /** What the daemon would pick for the LED: select.ts with a silent logger. */
@@ -194,12 +198,16 @@ function codeCacheCheck(state: CodeCacheState, remake = 'node scripts/build/code
 }
 
 function systemdCheck(probes: DoctorProbes): Check {
-  if (probes.loadSdNotify() !== undefined) return { ok: true, required: false, text: 'systemd binding (sd-notify) is installed: READY, STATUS and WATCHDOG reach systemd' };
+  const underSystemd = (probes.systemdRunning ?? (() => existsSync('/run/systemd/system')))();
+  if (probes.loadSdNotify() !== undefined) return { ok: true, required: underSystemd, text: 'systemd binding (sd-notify) is installed: READY, STATUS and WATCHDOG reach systemd' };
   return {
     ok: false,
-    required: false,
-    text: 'systemd binding (sd-notify) is not installed: under systemd the daemon falls back to systemd-notify, which needs NotifyAccess=all',
-    fix: 'sudo apt install libsystemd-dev build-essential, then npm rebuild sd-notify in the app directory',
+    // The unit is Type=notify: without READY=1 the service cannot start, and the daemon exits at once saying so.
+    required: underSystemd,
+    text: underSystemd
+      ? 'systemd binding (sd-notify) is not installed: it is required under systemd, and the service cannot start without it'
+      : 'systemd binding (sd-notify) is not installed: it is required to run as a systemd service (this machine does not run systemd)',
+    fix: probes.sdNotifyFix,
   };
 }
 

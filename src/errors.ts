@@ -100,3 +100,17 @@ export class GpioUnavailableError extends Error {
     super(`${reason}. Fix: ${fix}`, options);
   }
 }
+
+/** systemd waits for READY=1 and the sd-notify binding is missing: the service cannot start. Says how to get it back. */
+export class SdNotifyMissingError extends Error {
+  override name = 'SdNotifyMissingError';
+  readonly code = 'SD_NOTIFY_MISSING';
+
+  constructor(
+    reason: string,
+    /** A command that installs and builds the binding. */
+    readonly fix: string,
+  ) {
+    super(`${reason}. Fix: ${fix}`);
+  }
+}

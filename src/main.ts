@@ -3,7 +3,7 @@
  * the config, logger, clock, LED and notifier, passes them in, and is the only
  * place that exits the process.
  */
-import { accessSync, constants, fstatSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,21 +14,27 @@ import { inspectCodeCache } from './code-cache.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
-import { ConfigError, GpioUnavailableError, UsageError } from './errors.js';
+import { ConfigError, GpioUnavailableError, SdNotifyMissingError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
 import { isJournalStream } from './log/journal.js';
+import { logClockOn } from './log/log-clock.js';
 import { createLogging, type Logging } from './log/logger.js';
+import { createProcessHandlers } from './process-handlers.js';
 import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
 import { listenToProcess } from './signals.js';
 import { formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, StatusUnavailableError, type PublishedStatus } from './status-file.js';
-import { childEnv, createSdNotifier, loadSdNotify } from './systemd/sd-notify.js';
+import type { Notifier } from './systemd/notifier.js';
+import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix } from './systemd/sd-notify.js';
+import { nodeTimers } from './timers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shippedConfig = join(packageRoot, 'config', 'default.yaml');
+// A checkout has its dev dependencies installed; an installed copy (scripts/install.sh: npm ci --omit=dev) has not.
+const bindingFix = sdNotifyFix(packageRoot, existsSync(join(packageRoot, 'node_modules', 'typescript')));
 
 async function main(argv: readonly string[], env: Env): Promise<number> {
   let command: Command;
@@ -68,6 +74,7 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
           configFile: view.file,
           loadConfig: () => loadConfig({ file: view.file, env: view.env }),
           loadSdNotify,
+          sdNotifyFix: bindingFix,
           chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env) }),
           ...(view.service === undefined ? {} : { service: { user: view.service.user ?? 'root', workingDirectory: serviceDirectory(view.service) } }),
         }),
@@ -156,26 +163,40 @@ function output(text: string): number {
 
 async function run(flag: string | undefined, env: Env): Promise<number> {
   const { file } = resolveConfigPath(flag, env, shippedConfig);
-  const clock = createSystemClock();
+  const timers = nodeTimers;
+  const clock = createSystemClock(timers);
   const stdoutIsTTY = stdoutIsTerminal();
+  const notifierOptions = { env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n, fix: bindingFix };
   let config: Config;
   try {
     config = loadConfig({ file, env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Through the logger, so the reason is in the log files as well as on the console and in the journal.
-    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY });
+    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, clock: logClockOn(timers) });
     logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
-    // systemctl status shows why it did not start.
-    createSdNotifier({ env, pid: process.pid, monotonicUsec: () => 0n }).notifier.status(`invalid config ${file}; see the log`);
+    try {
+      // systemctl status shows why it did not start.
+      createSdNotifier(notifierOptions).status(`invalid config ${file}; see the log`);
+    } catch (missing) {
+      if (!(missing instanceof SdNotifyMissingError)) throw missing;
+    }
     await logging.close();
     return ExitCode.config;
   }
 
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY });
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, clock: logClockOn(timers) });
   const { logger } = logging;
-  const { notifier, problem } = createSdNotifier({ env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n });
-  if (problem !== undefined) logger.error(problem);
+  let notifier: Notifier;
+  try {
+    notifier = createSdNotifier(notifierOptions);
+  } catch (error) {
+    if (!(error instanceof SdNotifyMissingError)) throw error;
+    // At once: systemd would otherwise wait TimeoutStartSec for a READY=1 that cannot come.
+    logger.fatal(error.message);
+    await logging.close();
+    return ExitCode.unavailable;
+  }
   const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> => {
     const choice = selectLedBackend(led, { logger, childEnv: childEnv(env) });
     if (choice.fellBack) logger.warn(choice.line);
@@ -197,54 +218,24 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     reloadConfig: () => loadConfig({ file, env }),
     logging,
     clock,
+    timers,
     leds,
     openLedBackend,
     notifier,
+    // The crash step: an exception outside any task, as an uncaught one would be.
+    crash: (error) =>
+      timers.setImmediate(() => {
+        throw error;
+      }),
   });
 
   // Node prints warnings to stderr by itself; they go through the logger instead.
   process.removeAllListeners('warning');
-  const warned = new Set<string>();
-  let crashing = false;
-  listenToProcess(process, {
-    stop: (signal) => void daemon.stop(signal),
-    forceExit: (signal) => {
-      logger.error(`${signal} while already stopping: exiting now, without finishing the stop`);
-      leds.closeNow();
-      exit(logging, ExitCode.failure);
-    },
-    reload: () => {
-      daemon.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
-    },
-    fatal: (error, origin) => {
-      // An error while handling a crash must not start a second one.
-      if (crashing) exit(logging, ExitCode.failure);
-      crashing = true;
-      void crash(logging, daemon, error, origin);
-    },
-    warning: (warning) => {
-      const debug = daemon.config.settings.debug.enabled;
-      const key = `${warning.name}:${warning.message}`;
-      // Debug mode shows every warning with its stack, as asyncio's debug mode shows every ResourceWarning.
-      if (!debug && warned.has(key)) return;
-      warned.add(key);
-      logger.warn(debug ? { err: warning } : {}, `${warning.name}: ${warning.message}`);
-    },
-  });
+  listenToProcess(process, createProcessHandlers({ daemon, logging, leds, timers, exit: (code) => exit(logging, code) }));
 
   daemon.start();
-  const code = await daemon.finished;
-  await logging.close();
-  return code;
-}
-
-async function crash(logging: Logging, daemon: Daemon, error: unknown, origin: string): Promise<never> {
-  const { logger } = logging;
-  logger.fatal({ err: error }, `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}: ${error instanceof Error ? error.message : String(error)}; exiting`);
-  // No task runs on after a crash, and the LED must not stay lit; give that a moment, not forever.
-  await Promise.race([daemon.halt('the daemon crashed').catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-  await logging.close();
-  return exit(logging, ExitCode.failure);
+  // The stop finishes the log files itself, within its deadline.
+  return daemon.finished;
 }
 
 /**

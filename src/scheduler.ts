@@ -3,7 +3,7 @@ import { sameTask, type TaskDef, type TaskTable } from './config/tasks.js';
 import { TaskCancelledError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
-import { runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from './worker.js';
+import { describeStep, runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from './worker.js';
 
 export interface SchedulerOptions {
   readonly clock: Clock;
@@ -13,14 +13,23 @@ export interface SchedulerOptions {
   readonly ledFor?: (task: TaskDef) => TaskLed | undefined;
   /** Asked by a `stop` step once its task has ended; the daemon then cancels the rest and exits. */
   readonly onStop: (by: string) => void;
-  /** Raises an uncaught exception for the `crash` step. Defaults to throwing on the next turn. */
-  readonly crash?: (error: Error) => void;
+  /** Raises an uncaught exception for the `crash` step (main.ts throws it on the next turn; tests catch it). */
+  readonly crash: (error: Error) => void;
 }
 
 /** A task the scheduler owns: started, or spawned and about to start. */
 interface Entry extends TaskRun {
   /** Settles when the worker has finished, however it ended. */
   done: Promise<TaskOutcome>;
+}
+
+/** A task in {@link Scheduler.running}: `operation`, step 4, `sleep 3s`. */
+export interface RunningTask {
+  readonly name: string;
+  /** Index of the step it is at (or last ran). */
+  readonly step: number;
+  /** That step, as reports show it: `sleep 3s`, `log "operation1"`. */
+  readonly doing: string;
 }
 
 /** What a reload changed, by task name. */
@@ -61,12 +70,7 @@ export class Scheduler {
       cancel: (name, by) => {
         this.cancel(name, new TaskCancelledError(`cancelled by ${by}`));
       },
-      crash:
-        options.crash ??
-        ((error) =>
-          setImmediate(() => {
-            throw error;
-          })),
+      crash: options.crash,
       stepDone: () => {
         this.#stepsDone++;
       },
@@ -92,9 +96,12 @@ export class Scheduler {
     return this.#running.size;
   }
 
-  /** Names of the tasks running now, with the step each is at. */
-  running(): { name: string; step: number }[] {
-    return [...this.#running].map(([name, entry]) => ({ name, step: entry.step }));
+  /** The tasks running now (or spawned and about to start), with the step each is at and what that step does. */
+  running(): RunningTask[] {
+    return [...this.#running].map(([name, entry]) => {
+      const step = entry.def.steps[entry.step];
+      return { name, step: entry.step, doing: step === undefined ? 'ending' : describeStep(step) };
+    });
   }
 
   /** Debug mode's threshold, or undefined to stop timing steps. Takes effect at the next step. */

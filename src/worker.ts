@@ -80,7 +80,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
   let outcome: TaskOutcome = 'cancelled';
   let index = 0;
   try {
-    if (nextTurn) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (nextTurn) await clock.nextTurn();
     if (signal.aborted) {
       const reason: unknown = signal.reason;
       logger.info({ task: name }, `${reason instanceof Error ? reason.message : 'cancelled'} before it started`);

@@ -12,6 +12,9 @@
 // dist/app.cache. V8 rejects a cache made by another Node or with other flags
 // (after `apt upgrade nodejs`); the bundle is then compiled as usual: slower,
 // never wrong, and `asyncdemo doctor` says so with the fix.
+// Until the daemon listens to SIGUSR1 itself (src/signals.ts), the signal would
+// open Node's inspector on 127.0.0.1:9229; from here on it does nothing.
+process.on('SIGUSR1', () => {});
 const Module = require('node:module');
 const { join } = require('node:path');
 

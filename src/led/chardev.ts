@@ -189,6 +189,7 @@ class HelperLine implements LedOutput {
     if (code !== 0) this.#report(new Error(`${this.#what} could not turn the LED off (${code ?? signal ?? '?'}): ${stderr.trim() || 'no message'}`));
   }
 
+  /** Also in the middle of release(): the helper, whose input is then closed already, drives the line off by itself. */
   releaseNow(): void {
     if (this.#released) return;
     this.#released = true;

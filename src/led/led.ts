@@ -46,6 +46,8 @@ export class StepLeds {
   #settings: StepLedsSettings;
   readonly #onError: (error: Error, pin: number) => void;
   readonly #pins = new Map<number, PinState | undefined>();
+  /** Pins whose release is under way (close), for closeNow. */
+  readonly #closing = new Set<PinState>();
 
   /**
    * @param backend undefined when the LED is disabled: every task LED then does nothing.
@@ -86,6 +88,19 @@ export class StepLeds {
   }
 
   /**
+   * Sets off the pin of each task (its own, or `led.pin`) by opening it: an
+   * output opens off. For the start, because a run ended by SIGKILL or a
+   * power cut may have left the light on, and a pin is otherwise opened only
+   * at its first step.
+   */
+  turnOff(tasks: Iterable<TaskDef>): void {
+    if (this.#backend === undefined) return;
+    const pins = new Set<number>();
+    for (const task of tasks) pins.add(task.pin ?? this.#settings.pin);
+    for (const pin of pins) this.#pin(pin)?.set(false);
+  }
+
+  /**
    * Releases every pin and carries on with a new backend and settings (a
    * reload). While the old pins are let go (a helper process may take a
    * moment), steps drive no LED: one that ran then would open an old pin
@@ -102,15 +117,25 @@ export class StepLeds {
 
   /** Turns every pin off and releases it. Safe to call more than once. */
   async close(): Promise<void> {
-    const pins = [...this.#pins.values()];
+    const pins = [...this.#pins.values()].filter((p) => p !== undefined);
     this.#pins.clear();
-    await Promise.all(pins.map((p) => p?.release()));
+    for (const pin of pins) this.#closing.add(pin);
+    try {
+      await Promise.all(pins.map((p) => p.release()));
+    } finally {
+      for (const pin of pins) this.#closing.delete(pin);
+    }
   }
 
-  /** The same, synchronously and best effort: for an exit that cannot wait (a second stop signal). */
+  /**
+   * The same, synchronously and best effort: for an exit that cannot wait (a
+   * second stop signal, a stop past its deadline). Pins still being released
+   * by {@link close} are released at once too.
+   */
   closeNow(): void {
-    for (const pin of this.#pins.values()) pin?.releaseNow();
+    for (const pin of [...this.#pins.values(), ...this.#closing]) pin?.releaseNow();
     this.#pins.clear();
+    this.#closing.clear();
   }
 
   #modeOf(task: TaskDef, step: Step): LedMode {

@@ -1,3 +1,5 @@
+import type { Timers } from '../timers.js';
+
 /**
  * The time the logging needs: the wall clock (for the daily or hourly roll,
  * and to notice when it jumps), a monotonic clock to compare it with, and
@@ -11,6 +13,16 @@ export interface LogClock {
   /** A timer that does not keep the process alive. */
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+/** The log clock on the daemon's timers, so the composition root injects one set of timers everywhere. */
+export function logClockOn(timers: Timers): LogClock {
+  return {
+    wallMs: () => timers.wallNow(),
+    monotonicMs: () => timers.now(),
+    setTimeout: (callback, ms) => timers.setTimeout(callback, ms, { ref: false }),
+    clearTimeout: (handle) => timers.clearTimeout(handle),
+  };
 }
 
 export const systemLogClock: LogClock = {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { childProcess } from '../child-process.js';
+import { SdNotifyMissingError } from '../errors.js';
 import { silentNotifier, type Notifier } from './notifier.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -26,14 +26,8 @@ export interface SdNotifierOptions {
   readonly monotonicUsec: () => bigint;
   /** Loads the native binding's send, or gives undefined when it is not installed. Defaults to loading `sd-notify`. */
   readonly loadBinding?: () => NotifySend | undefined;
-  /** Sends through `systemd-notify` when there is no binding. */
-  readonly fallback?: NotifySend;
-}
-
-export interface SdNotifierResult {
-  readonly notifier: Notifier;
-  /** One line for the log when something is wrong, saying how to fix it. */
-  readonly problem?: string;
+  /** What to do when the binding is missing: {@link sdNotifyFix}. */
+  readonly fix: string;
 }
 
 /** The `sd-notify` binding's send, or undefined when it did not build (it is an optional dependency). */
@@ -57,49 +51,50 @@ export function loadSdNotify(): NotifySend | undefined {
 }
 
 /**
- * `systemd-notify` as a stand-in for the binding. Its messages come from a
- * child process, which systemd accepts only with `NotifyAccess=all`.
+ * How to get the binding back, as a command that works: after `npm ci`
+ * dropped the optional package (its build failed), `npm rebuild sd-notify`
+ * finds nothing to rebuild, so it is installed again, from the lockfile; after
+ * an install with `--ignore-scripts` (scripts/install.sh), the package is
+ * there but not built, and `npm install` leaves it so: the rebuild builds it.
+ * `--omit=dev` where the dev dependencies are not installed (an installed
+ * copy, such as /opt/asyncdemo), and only there: in a checkout it would remove
+ * them.
  */
-export function systemdNotifyFallback(env: Env): NotifySend {
-  return (message) => {
-    const child = childProcess().spawn('systemd-notify', message.split('\n'), { env: { ...env } as NodeJS.ProcessEnv, stdio: 'ignore' });
-    child.on('error', () => {
-      // No systemd-notify either; the problem line already said what to install.
-    });
-    child.unref();
-  };
+export function sdNotifyFix(appDir: string, devDependenciesInstalled: boolean): string {
+  const sudo = devDependenciesInstalled ? '' : 'sudo ';
+  const omit = devDependenciesInstalled ? '' : ' --omit=dev';
+  return (
+    `sudo apt install libsystemd-dev build-essential python3, then ` +
+    `cd ${appDir} && ${sudo}npm install --no-save${omit} sd-notify && ${sudo}npm rebuild sd-notify`
+  );
 }
 
 /**
  * The notifier for this process: silent outside systemd (no NOTIFY_SOCKET),
- * else sd_notify through the native binding, else through `systemd-notify`,
- * with a loud line saying how to get the binding back.
+ * else sd_notify through the native binding.
+ *
+ * @throws {SdNotifyMissingError} when systemd waits for READY=1 and the
+ *   binding is not installed: the service cannot start without it. (Sending
+ *   through `systemd-notify` instead does not work: under `NotifyAccess=main`
+ *   systemd refuses messages from a child process, and the children's
+ *   messages can arrive out of order.)
  */
-export function createSdNotifier({ env, pid, monotonicUsec, loadBinding = loadSdNotify, fallback }: SdNotifierOptions): SdNotifierResult {
+export function createSdNotifier({ env, pid, monotonicUsec, loadBinding = loadSdNotify, fix }: SdNotifierOptions): Notifier {
   const socket = env['NOTIFY_SOCKET'];
-  if (socket === undefined || socket === '') return { notifier: silentNotifier };
-  let send = loadBinding();
-  let problem: string | undefined;
+  if (socket === undefined || socket === '') return silentNotifier;
+  const send = loadBinding();
   if (send === undefined) {
-    send = fallback ?? systemdNotifyFallback(env);
-    problem =
-      'systemd is waiting for READY=1 (NOTIFY_SOCKET is set) but the sd-notify binding is not installed; ' +
-      'sending through systemd-notify instead, which systemd only accepts with NotifyAccess=all. ' +
-      'Fix: sudo apt install libsystemd-dev build-essential, then npm rebuild sd-notify in the app directory (or run scripts/install.sh again)';
+    throw new SdNotifyMissingError('systemd is waiting for READY=1 (NOTIFY_SOCKET is set) but the sd-notify binding is not installed (its native build failed or was skipped), so the service cannot start', fix);
   }
-  const deliver = send;
   const line = (text: string): string => text.replaceAll('\n', ' ');
   return {
-    problem,
-    notifier: {
-      active: true,
-      ready: (status) => deliver(`READY=1\nSTATUS=${line(status)}`),
-      reloading: (status) => deliver(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\nSTATUS=${line(status)}`),
-      stopping: (status) => deliver(`STOPPING=1\nSTATUS=${line(status)}`),
-      status: (text) => deliver(`STATUS=${line(text)}`),
-      watchdog: () => deliver('WATCHDOG=1'),
-      watchdogIntervalMs: watchdogInterval(env, pid),
-    },
+    active: true,
+    ready: (status) => send(`READY=1\nSTATUS=${line(status)}`),
+    reloading: (status) => send(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\nSTATUS=${line(status)}`),
+    stopping: (status) => send(`STOPPING=1\nSTATUS=${line(status)}`),
+    status: (text) => send(`STATUS=${line(text)}`),
+    watchdog: () => send('WATCHDOG=1'),
+    watchdogIntervalMs: watchdogInterval(env, pid),
   };
 }
 

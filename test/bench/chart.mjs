@@ -1,11 +1,12 @@
 // The lateness chart: p50 and p99 step lateness by task count, asyncdemo beside
-// the Python peer, as a small standalone SVG (no dependencies, renders on GitHub).
+// the Python peers and the bare Node peer, as a small standalone SVG (no
+// dependencies, renders on GitHub).
 // Both axes are logarithmic: N spans four decades, and lateness spans from a
 // fraction of a millisecond (one task) to hundreds (ten thousand, in Python).
 
 const WIDTH = 640;
 const HEIGHT = 360;
-const PAD = { left: 64, right: 150, top: 40, bottom: 48 };
+const PAD = { left: 64, right: 160, top: 40, bottom: 48 };
 /** Lateness below this is drawn on the bottom line: a log axis has no zero. */
 const FLOOR_MS = 0.1;
 
@@ -14,10 +15,14 @@ const SERIES = [
   { peer: 'asyncdemo', stat: 'p50', label: 'asyncdemo p50', color: '#1f6feb', dash: '5 4' },
   { peer: 'python', stat: 'p99', label: 'Python peer p99', color: '#d9480f', dash: '' },
   { peer: 'python', stat: 'p50', label: 'Python peer p50', color: '#d9480f', dash: '5 4' },
+  { peer: 'expert', stat: 'p99', label: 'Python expert p99', color: '#2f9e44', dash: '' },
+  { peer: 'expert', stat: 'p50', label: 'Python expert p50', color: '#2f9e44', dash: '5 4' },
+  { peer: 'node', stat: 'p99', label: 'bare node p99', color: '#7048e8', dash: '' },
+  { peer: 'node', stat: 'p50', label: 'bare node p50', color: '#7048e8', dash: '5 4' },
 ];
 
 /**
- * @param rows [{ n, asyncdemo: {p50, p99}, python: {p50, p99} }], by increasing n
+ * @param rows [{ n, asyncdemo: {p50, p99}, python: …, expert: …, node: … }], by increasing n
  * @param title the chart's heading
  */
 export function latenessChart(rows, title) {

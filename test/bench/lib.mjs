@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(HERE, '..', '..');
-export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The asyncdemo measured: this checkout's build, or another's (BENCH_MAIN, to compare two builds on one machine). */
+export const MAIN = process.env.BENCH_MAIN ?? join(ROOT, 'dist', 'main.js');
 export const PEER = join(HERE, 'peer.py');
+export const BARE_PEER = join(HERE, 'bare-peer.mjs');
 const LISTENER = join(HERE, 'notify-listener.py');
 
 // ---------------------------------------------------------------- cleanup
@@ -80,9 +82,11 @@ export function start(command, args, { env = baseEnv(), cwd = ROOT } = {}) {
   const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const output = { stdout: '', stderr: '' };
+  const outputWaiters = new Set();
   for (const name of ['stdout', 'stderr']) {
     child[name].setEncoding('utf8').on('data', (chunk) => {
       if (output[name].length < 65536) output[name] += chunk;
+      for (const waiter of outputWaiters) waiter();
     });
   }
   const exited = new Promise((resolvePromise) => {
@@ -104,6 +108,19 @@ export function start(command, args, { env = baseEnv(), cwd = ROOT } = {}) {
     output,
     /** What it said, for an error message. */
     describe: () => `${command} ${args.join(' ')}\n${output.stderr.slice(-2000)}${output.stdout.slice(-2000)}`,
+    /** Resolves with the monotonic time once stdout has a line `text`; fails if it exits or times out first. */
+    waitForLine(text, timeoutMs = 120_000) {
+      let waiter;
+      const seen = new Promise((resolvePromise) => {
+        waiter = () => output.stdout.split('\n').includes(text) && resolvePromise(monoNs());
+        outputWaiters.add(waiter);
+        waiter();
+      });
+      const died = exited.then((exit) => {
+        throw new Error(`exited (${exit.code ?? exit.signal}) before printing ${text}: ${proc.describe()}`);
+      });
+      return withTimeout(Promise.race([seen, died]), timeoutMs, () => `no ${text} within ${timeoutMs} ms: ${proc.describe()}`).finally(() => outputWaiters.delete(waiter));
+    },
     /** SIGTERM, then the time until it has exited; SIGKILL and a failure after `timeoutMs`. */
     async stop(timeoutMs = 15_000) {
       const sentNs = monoNs();
@@ -116,6 +133,27 @@ export function start(command, args, { env = baseEnv(), cwd = ROOT } = {}) {
     },
   };
   return proc;
+}
+
+/**
+ * The Python that runs both Python peers: the first of $BENCH_PYTHON, python3
+ * and /usr/bin/python3 that has uvloop (Debian's python3-uvloop), so the
+ * tutorial's peer and the expert's run on the same interpreter; without one,
+ * python3 runs the tutorial's peer and `expertProblem` says why the expert's
+ * cannot run.
+ */
+export const PYTHON = findPython();
+function findPython() {
+  const candidates = [process.env.BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+  for (const python of candidates) {
+    try {
+      execFileSync(python, ['-c', 'import uvloop'], { stdio: 'ignore' });
+      return { command: python, expertProblem: undefined };
+    } catch {
+      // Next.
+    }
+  }
+  return { command: 'python3', expertProblem: 'no python3 with uvloop here (sudo apt install python3-uvloop)' };
 }
 
 export function withTimeout(promise, ms, what) {
@@ -231,6 +269,14 @@ export function readDaemonLogs(dir) {
     }
   }
   return lines;
+}
+
+/** Every JSON line of one file (the bare peer's pino log). */
+export function readJsonLines(file) {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((text) => text !== '')
+    .map((text) => JSON.parse(text));
 }
 
 /**

@@ -1,5 +1,5 @@
-"""The Python asyncio peer of the benchmarks: the same workloads, written the way the tutorial
-(README.md, "Scenarios") writes them.
+"""The Python asyncio peers of the benchmarks: the same workloads, written the way the tutorial
+(README.md, "Scenarios") writes them, and (with --expert) the way an expert would.
 
 Each task is a coroutine that logs with `logging` and waits with `asyncio.sleep`, started with
 `asyncio.ensure_future` on a loop that runs forever, as in the tutorial's asynctest.py. The
@@ -8,14 +8,19 @@ tutorial's code, and its drift is part of what the benchmark compares. Logging u
 tutorial's format plus `%(created)f`, so the harness gets sub-millisecond times, to a file
 (`logging.basicConfig(filename=...)`), which flushes every line as the tutorial's does.
 
+With --expert, the same coroutines run on uvloop (Debian's python3-uvloop) and sleep to
+absolute deadlines on loop.time(), as asyncdemo does: a periodic task does not drift by the time
+its own steps take, and one that wakes more than a whole period late starts a new schedule from
+now instead of firing a burst of missed steps.
+
 Like asyncdemo it says READY=1 on $NOTIFY_SOCKET once its tasks have started, and on SIGTERM
 cancels every task (each logs its cancellation), flushes the log and exits 0.
 
     python3 peer.py MODE --log FILE [options]
 
-Modes: lateness, drift, demo, sleepers, heartbeat (see the functions below), and lograte
-(lines per second to a rotating file, printed as JSON).
-Standard library only.
+Modes: lateness, drift, demo, sleepers, heartbeat, periodic (see the functions below), and
+lograte (lines per second to a rotating file, printed as JSON).
+Standard library only, and uvloop with --expert.
 """
 import argparse
 import asyncio
@@ -32,24 +37,55 @@ import time
 FORMAT = "%(asctime)s %(created)f %(filename)s:%(lineno)d %(message)s"
 LOG = logging.getLogger("")
 
+# Set by main(): whether sleeps go to absolute deadlines (--expert).
+EXPERT = False
+
+
+class Pacer:
+    """How a periodic task waits: the tutorial's sleep after the work, or an absolute deadline."""
+
+    def __init__(self, period):
+        self.period = period
+        self.loop = asyncio.get_running_loop()
+        self.deadline = self.loop.time()
+
+    async def wait(self):
+        if not EXPERT:
+            await asyncio.sleep(self.period)
+            return
+        self.deadline += self.period
+        now = self.loop.time()
+        if now - self.deadline > self.period:
+            self.deadline = now + self.period
+        await asyncio.sleep(self.deadline - now)
+
 
 async def ticker(name, period):
     """One task of the lateness workload: a line, then sleep P, forever."""
+    pace = Pacer(period)
     try:
         while True:
             LOG.info("%s tick", name)
-            await asyncio.sleep(period)
+            await pace.wait()
     except asyncio.CancelledError:
         LOG.info("%s cancelled", name)
         raise
 
 
+async def idler(period):
+    """The CPU workload's quiet task: a sleep of P, forever, and nothing else."""
+    pace = Pacer(period)
+    while True:
+        await pace.wait()
+
+
 async def drifter(count, period):
     """The drift workload: count times a line and a sleep, then a last line."""
+    pace = Pacer(period)
     try:
         for _ in range(count):
             LOG.info("drift tick")
-            await asyncio.sleep(period)
+            await pace.wait()
         LOG.info("drift finished")
     except asyncio.CancelledError:
         LOG.info("drift cancelled")
@@ -112,7 +148,12 @@ def notify(message):
 
 
 def run(coroutines):
-    loop = asyncio.new_event_loop()
+    if EXPERT:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     tasks = [asyncio.ensure_future(c) for c in coroutines]
 
@@ -154,13 +195,17 @@ def lograte(lines, directory):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["lateness", "drift", "demo", "sleepers", "heartbeat", "lograte"])
+    parser.add_argument("mode", choices=["lateness", "drift", "demo", "sleepers", "heartbeat", "periodic", "lograte"])
     parser.add_argument("--log", help="log file (lograte: a directory)", required=True)
     parser.add_argument("--tasks", type=int, default=1)
     parser.add_argument("--period", type=float, default=1.0)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--quiet", action="store_true", help="periodic: sleep only, no line")
+    parser.add_argument("--expert", action="store_true", help="uvloop and absolute deadlines")
     args = parser.parse_args()
+    global EXPERT
+    EXPERT = args.expert
 
     if args.mode == "lograte":
         lograte(args.lines, args.log)
@@ -176,6 +221,8 @@ def main():
         run(sleeper(f"s{i}") for i in range(args.tasks))
     elif args.mode == "heartbeat":
         run([heartbeat()])
+    elif args.mode == "periodic":
+        run([idler(args.period) if args.quiet else ticker("t0", args.period)])
 
 
 if __name__ == "__main__":

@@ -1,22 +1,27 @@
-// The workloads of the benchmark issue, each run through the real asyncdemo
-// (dist/main.js with a config, its scheduler, its rotating log files), through
-// the Python peer (peer.py) and, where the issue compares with one, a bare
-// `node`. Every function returns the figures of one run; run.mjs repeats them
-// and takes medians.
+// The workloads of the benchmarks, each run through the real asyncdemo
+// (dist/main.js with a config, its scheduler, its rotating log files), the
+// Python peer as the tutorial writes it (peer.py), the Python peer as an expert
+// would (peer.py --expert: uvloop, absolute deadlines) and a bare Node peer
+// (bare-peer.mjs: setTimeout to absolute deadlines, pino to a file). Every
+// function returns the figures of one run; run.mjs repeats them and takes
+// medians.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  BARE_PEER,
   HERE,
   MAIN,
   PEER,
+  PYTHON,
   ROOT,
   baseEnv,
   cpuSeconds,
   msSince,
   percentile,
   readDaemonLogs,
+  readJsonLines,
   readPeerLog,
   removeDir,
   rssBytes,
@@ -84,11 +89,16 @@ export async function startDaemon(notify, config, extraEnv = {}) {
   }
 }
 
-/** Starts `peer.py MODE ...args` and waits for its READY=1. */
-export async function startPeer(notify, mode, args = []) {
+/** The four kinds every comparison runs: asyncdemo, the tutorial's Python peer, the expert's, bare Node. */
+export const KINDS = ['asyncdemo', 'python', 'expert', 'node'];
+
+/** Starts `peer.py MODE ...args` (with `expert`: --expert) and waits for its READY=1. */
+export async function startPeer(notify, mode, args = [], { expert = false } = {}) {
+  if (expert && PYTHON.expertProblem !== undefined) throw new Error(PYTHON.expertProblem);
   const dir = tempDir('asyncdemo-bench-peer-');
   const log = join(dir, 'peer.log');
-  const proc = start('python3', [PEER, mode, '--log', log, ...args.map(String)], { env: baseEnv({ NOTIFY_SOCKET: notify.socket }) });
+  const flags = expert ? ['--expert'] : [];
+  const proc = start(PYTHON.command, [PEER, mode, '--log', log, ...flags, ...args.map(String)], { env: baseEnv({ NOTIFY_SOCKET: notify.socket }) });
   try {
     const ready = await notify.waitFor(proc, 'READY=1');
     // The peer's lines are `NAME what`; split them into asyncdemo's {task, msg}.
@@ -104,7 +114,41 @@ export async function startPeer(notify, mode, args = []) {
   }
 }
 
-/** What both starts return: the process, exec-to-READY, its lines, and a stop that cleans up. */
+/** Starts `bare-peer.mjs MODE ...args` and waits for its READY line. */
+export async function startBare(mode, args = []) {
+  const dir = tempDir('asyncdemo-bench-bare-');
+  const log = join(dir, 'bare.log');
+  const proc = start(process.execPath, [BARE_PEER, mode, '--log', log, ...args.map(String)]);
+  try {
+    const readyNs = await proc.waitForLine('READY');
+    return instance(proc, dir, msSince(proc.startNs, readyNs), () => readJsonLines(log));
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+}
+
+/**
+ * Starts one of the KINDS on the same workload: asyncdemo on `config`, the
+ * Python peers in `mode` with `args`, the bare peer in `bareMode` (default
+ * `mode`) with `bareArgs` (default `args`).
+ */
+export function startKind(kind, notify, { config, mode, args = [], bareMode = mode, bareArgs = args, env = {} }) {
+  switch (kind) {
+    case 'asyncdemo':
+      return startDaemon(notify, config, env);
+    case 'python':
+      return startPeer(notify, mode, args);
+    case 'expert':
+      return startPeer(notify, mode, args, { expert: true });
+    case 'node':
+      return startBare(bareMode, bareArgs);
+    default:
+      throw new Error(`no kind ${kind}`);
+  }
+}
+
+/** What every start returns: the process, exec-to-READY, its lines, and a stop that cleans up. */
 function instance(proc, dir, readyMs, lines) {
   return {
     proc,
@@ -142,14 +186,15 @@ async function withInstance(startIt, use) {
  */
 export async function lateness(notify, peer, { n, periodS, steps }) {
   const names = Array.from({ length: n }, (_, i) => `t${i}`);
-  const startIt =
-    peer === 'asyncdemo'
-      ? () =>
-          startDaemon(notify, {
-            log: QUIET_CONSOLE,
-            tasks: Object.fromEntries(names.map((name) => [name, { autostart: true, repeat: 'forever', steps: [{ log: 'tick' }, { sleep: periodS }] }])),
-          })
-      : () => startPeer(notify, 'lateness', ['--tasks', n, '--period', periodS]);
+  const startIt = () =>
+    startKind(peer, notify, {
+      config: {
+        log: QUIET_CONSOLE,
+        tasks: Object.fromEntries(names.map((name) => [name, { autostart: true, repeat: 'forever', steps: [{ log: 'tick' }, { sleep: periodS }] }])),
+      },
+      mode: 'lateness',
+      args: ['--tasks', n, '--period', periodS],
+    });
   return withInstance(startIt, async (it) => {
     // Half a period past the last wanted step, so the stop never races a step.
     await sleep((steps + 0.5) * periodS * 1000);
@@ -184,14 +229,15 @@ function latenessOf(lines, periodMs) {
  * `drift finished` after its loop, the tutorial's way.
  */
 export async function drift(notify, peer, { count, periodMs = 10 }) {
-  const startIt =
-    peer === 'asyncdemo'
-      ? () =>
-          startDaemon(notify, {
-            log: { level: 'debug', ...QUIET_CONSOLE },
-            tasks: { drift: { autostart: true, repeat: count, steps: [{ log: 'tick' }, { sleep: `${periodMs}ms` }] } },
-          })
-      : () => startPeer(notify, 'drift', ['--count', count, '--period', periodMs / 1000]);
+  const startIt = () =>
+    startKind(peer, notify, {
+      config: {
+        log: { level: 'debug', ...QUIET_CONSOLE },
+        tasks: { drift: { autostart: true, repeat: count, steps: [{ log: 'tick' }, { sleep: `${periodMs}ms` }] } },
+      },
+      mode: 'drift',
+      args: ['--count', count, '--period', periodMs / 1000],
+    });
   return withInstance(startIt, async (it) => {
     const expectedMs = count * periodMs;
     await sleep(expectedMs);
@@ -238,6 +284,16 @@ export async function startAndIdle(notify) {
       return { readyMs: it.readyMs, rss: rssBytes(it.pid) };
     },
   );
+  const expert =
+    PYTHON.expertProblem === undefined
+      ? await withInstance(
+          () => startPeer(notify, 'demo', [], { expert: true }),
+          async (it) => {
+            await sleep(SETTLE_MS);
+            return { readyMs: it.readyMs, rss: rssBytes(it.pid) };
+          },
+        )
+      : undefined;
   const once = start(process.execPath, ['-e', '0']);
   const exit = await once.exited;
   const nodeExitMs = msSince(once.startNs, exit.atNs);
@@ -245,34 +301,50 @@ export async function startAndIdle(notify) {
   await sleep(SETTLE_MS);
   const nodeRss = rssBytes(waiting.pid);
   await waiting.stop();
-  return { daemon, python, node: { exitMs: nodeExitMs, rss: nodeRss } };
+  return { daemon, python, expert, node: { exitMs: nodeExitMs, rss: nodeRss } };
 }
 
 // ---------------------------------------------------------------- memory per task, stop
 
 /**
- * `n` tasks asleep for an hour: resident memory once they have all started
- * (after READY and a settling pause), then SIGTERM to exit, and the count of
- * cancellation lines in the log afterwards (each task logs one; all must be
- * in the file when the process has exited).
+ * `n` tasks asleep for an hour, in each of `kinds`: resident memory 2 s after
+ * READY and again SETTLED_MS later, then SIGTERM to exit, and the count of
+ * cancellation lines in the log afterwards (each task logs one; all must be in
+ * the file when the process has exited). The kinds run side by side while
+ * memory is read (asleep, they hardly disturb each other), and are stopped one
+ * at a time, so each stop has the machine to itself.
  */
-export async function sleepers(notify, peer, n) {
-  const startIt =
-    peer === 'asyncdemo'
-      ? () =>
-          startDaemon(notify, {
-            log: QUIET_CONSOLE,
-            tasks: Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { autostart: true, steps: [{ sleep: '1h' }] }])),
-          })
-      : () => startPeer(notify, 'sleepers', ['--tasks', n]);
-  return withInstance(startIt, async (it) => {
-    await sleep(SETTLE_MS);
-    const rss = rssBytes(it.pid);
-    const settledRss = await settledRssBytes(it.pid);
-    const exit = await it.stop();
-    const cancelled = it.lines().filter((l) => l.task !== undefined && l.msg.startsWith('cancelled')).length;
-    return { rss, settledRss, stopMs: exit.ms, exitCode: exit.code, cancelled, readyMs: it.readyMs };
-  });
+export async function sleepers(notify, kinds, n) {
+  const started = [];
+  try {
+    const readings = [];
+    for (const kind of kinds) {
+      const it = await startKind(kind, notify, {
+        config: { log: QUIET_CONSOLE, tasks: Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { autostart: true, steps: [{ sleep: '1h' }] }])) },
+        mode: 'sleepers',
+        args: ['--tasks', n],
+      });
+      started.push({ kind, it });
+      // Each read at its own READY + 2 s and + 32 s, while the next ones start.
+      readings.push(
+        (async () => {
+          await sleep(SETTLE_MS);
+          const rss = rssBytes(it.pid);
+          return { rss, settledRss: await settledRssBytes(it.pid) };
+        })(),
+      );
+    }
+    const memory = await Promise.all(readings);
+    const out = {};
+    for (const [i, { kind, it }] of started.entries()) {
+      const exit = await it.stop();
+      const cancelled = it.lines().filter((l) => l.task !== undefined && l.msg.startsWith('cancelled')).length;
+      out[kind] = { ...memory[i], stopMs: exit.ms, exitCode: exit.code, cancelled, readyMs: it.readyMs };
+    }
+    return out;
+  } finally {
+    await Promise.all(started.map(({ it }) => it.dispose()));
+  }
 }
 
 /**
@@ -308,6 +380,7 @@ export async function idleCpu(notify, { seconds, runs }) {
     for (let r = 0; r < runs; r++) {
       started.push({ kind: 'asyncdemo', it: await startDaemon(notify, config, { WATCHDOG_USEC: '10000000' }) });
       started.push({ kind: 'python', it: await startPeer(notify, 'heartbeat') });
+      if (PYTHON.expertProblem === undefined) started.push({ kind: 'expert', it: await startPeer(notify, 'heartbeat', [], { expert: true }) });
       const node = start(process.execPath, ['-e', 'setInterval(() => {}, 1e9)']);
       started.push({ kind: 'node', it: { pid: node.pid, dispose: () => node.stop().catch(() => {}) } });
     }
@@ -315,7 +388,40 @@ export async function idleCpu(notify, { seconds, runs }) {
     const before = started.map(({ it }) => cpuSeconds(it.pid));
     await sleep(seconds * 1000);
     const after = started.map(({ it }) => cpuSeconds(it.pid));
-    const result = { asyncdemo: [], python: [], node: [] };
+    const result = { asyncdemo: [], python: [], expert: [], node: [] };
+    started.forEach(({ kind }, i) => result[kind].push(after[i] - before[i]));
+    return result;
+  } finally {
+    await Promise.all(started.map(({ it }) => it.dispose()));
+  }
+}
+
+// ---------------------------------------------------------------- CPU of a busy task
+
+/**
+ * CPU time (user + system, from /proc) over `seconds` of one task that wakes
+ * often: a line and a sleep of 10 ms (`logging`), or a sleep of 1 ms and
+ * nothing else. `runs` processes of each kind run side by side, started
+ * together and measured over the same window, so load from elsewhere falls on
+ * all of them alike; a few percent of a core each.
+ */
+const BUSY_SETTLE_MS = 5000;
+
+export async function busyCpu(notify, { periodMs, logging, seconds, runs, kinds }) {
+  const steps = logging ? [{ log: 'tick' }, { sleep: `${periodMs}ms` }] : [{ sleep: `${periodMs}ms` }];
+  const config = { log: QUIET_CONSOLE, tasks: { ticker: { autostart: true, repeat: 'forever', steps } } };
+  const args = ['--period', periodMs / 1000, ...(logging ? [] : ['--quiet'])];
+  const started = [];
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const kind of kinds) started.push({ kind, it: await startKind(kind, notify, { config, mode: 'periodic', args }) });
+    }
+    // The steady state, not the start-up: V8 compiles the hot code in its first seconds.
+    await sleep(BUSY_SETTLE_MS);
+    const before = started.map(({ it }) => cpuSeconds(it.pid));
+    await sleep(seconds * 1000);
+    const after = started.map(({ it }) => cpuSeconds(it.pid));
+    const result = Object.fromEntries(kinds.map((kind) => [kind, []]));
     started.forEach(({ kind }, i) => result[kind].push(after[i] - before[i]));
     return result;
   } finally {

@@ -55,12 +55,17 @@ export function tempDir(prefix = 'asyncdemo-test-'): string {
 }
 
 /**
- * Runs `node …nodeArgs dist/main.js …args` (after `prefix`, e.g. an unshare wrapper).
+ * Runs `node …nodeArgs dist/main.js …args` (after `prefix`, e.g. an unshare wrapper;
+ * `main`: another copy's dist/main.js).
  * The console is JSON (stdout is a pipe); log files go to a fresh temporary
  * directory unless the env says otherwise.
  */
-export function startDaemon(args: string[], env: Record<string, string> = {}, { prefix = [], nodeArgs = [] }: { prefix?: string[]; nodeArgs?: string[] } = {}): RunningDaemon {
-  const command = [...prefix, process.execPath, ...nodeArgs, MAIN, ...args];
+export function startDaemon(
+  args: string[],
+  env: Record<string, string> = {},
+  { prefix = [], nodeArgs = [], main = MAIN }: { prefix?: string[]; nodeArgs?: string[]; main?: string } = {},
+): RunningDaemon {
+  const command = [...prefix, process.execPath, ...nodeArgs, main, ...args];
   const child = spawn(command[0] as string, command.slice(1), {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ASYNCDEMO_LOG_DIR: tempDir('asyncdemo-logs-'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

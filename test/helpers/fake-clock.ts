@@ -48,6 +48,10 @@ export class FakeClock implements Clock {
     });
   }
 
+  nextTurn(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   sleeper(signal: AbortSignal): RunSleeper {
     return { until: (deadline) => this.sleepUntil(deadline, { signal }), close: () => {} };
   }

@@ -2,22 +2,29 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from './daemon.js';
 
-/** One datagram systemd would have received. */
+/** One datagram systemd would have received, in the order they came. */
 export interface NotifyMessage {
-  readonly at: number;
   readonly fields: Record<string, string>;
   readonly text: string;
+  /** The sending process (SO_PASSCRED, as systemd itself tells them apart): the daemon, or a child of it. */
+  readonly pid: number;
 }
 
 // Node has no AF_UNIX datagram sockets; a few lines of Python stand in for systemd's end.
 const LISTENER = `
-import json, os, socket, sys, time
+import json, socket, struct, sys
+CREDS = struct.Struct("iII")
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind(sys.argv[1])
 print(json.dumps({"ready": True}), flush=True)
 while True:
-    data = s.recv(65536).decode()
-    print(json.dumps({"at": time.time() * 1000, "text": data}), flush=True)
+    data, ancillary, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(CREDS.size))
+    pid = -1
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = CREDS.unpack(payload[: CREDS.size])[0]
+    print(json.dumps({"pid": pid, "text": data.decode(errors="replace")}), flush=True)
 `;
 
 export interface NotifyListener {
@@ -41,14 +48,14 @@ export async function listenForNotify(): Promise<NotifyListener> {
     buffer += chunk;
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
-      const record = JSON.parse(buffer.slice(0, newline)) as { ready?: boolean; at: number; text: string };
+      const record = JSON.parse(buffer.slice(0, newline)) as { ready?: boolean; pid: number; text: string };
       buffer = buffer.slice(newline + 1);
       if (record.ready === true) {
         onReady();
         continue;
       }
       const fields = Object.fromEntries(record.text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      const message = { at: record.at, text: record.text, fields };
+      const message = { pid: record.pid, text: record.text, fields };
       messages.push(message);
       for (const w of [...waiters]) {
         if (w.match(message)) {

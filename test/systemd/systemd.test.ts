@@ -91,17 +91,23 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const pid = show('MainPID');
     sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{sleep: 100ms}'));
     sandbox.ok(['systemctl', 'reload', 'asyncdemo']);
-    const reloaded = poll(() => journal().find((l) => l.includes(': reloaded ')), 10_000, 'the reload line');
+    const reloaded = poll(() => messages().find((l) => l.includes(': reloaded ')), 10_000, 'the reload line');
     assert.match(reloaded, /kept steady; restarted timed;/);
-    const reloadedAt = Number(reloaded.split(' ')[0]);
-    const ticks = poll(() => {
-      const t = journal().filter((l) => l.endsWith('timed tick')).map((l) => Number(l.split(' ')[0])).filter((at) => at > reloadedAt);
-      return t.length >= 5 ? t : undefined;
-    }, 10_000, 'five timed ticks after the reload');
-    const gaps = ticks.slice(1).map((at, i) => at - (ticks[i] as number));
-    assert.ok(gaps.every((g) => g < 0.6), `ticks ~100 ms apart now, not 2 s: ${gaps.join(', ')}`);
-    const sinceReload = messages().slice(journal().indexOf(reloaded));
-    assert.ok(!sinceReload.some((l) => l.includes('steady[') && l.includes('cancelled')), 'steady was not cancelled by the reload');
+    // The new timing, by counting rather than timing: timed (now every 100 ms) ticks more often
+    // than steady (every 200 ms), where before the reload it ticked once for ten of steady's.
+    const after = (): string[] => {
+      const lines = messages();
+      return lines.slice(lines.indexOf(reloaded) + 1);
+    };
+    const lines = poll(() => {
+      const l = after();
+      return l.filter((x) => x.endsWith('steady tick')).length >= 10 ? l : undefined;
+    }, 20_000, 'ten steady ticks after the reload');
+    const upToTenth = lines.slice(0, lines.findIndex((_, i) => lines.slice(0, i + 1).filter((x) => x.endsWith('steady tick')).length === 10) + 1);
+    const timed = upToTenth.filter((l) => l.endsWith('timed tick')).length;
+    // About 20 at the new timing; at most 2 at the old one. A loaded machine delays both tasks alike.
+    assert.ok(timed >= 5, `${timed} timed ticks for 10 steady ticks after the reload`);
+    assert.ok(!after().some((l) => l.includes('steady[') && l.includes('cancelled')), 'steady was not cancelled by the reload');
     assert.equal(show('MainPID'), pid, 'the same process');
   });
 
@@ -120,16 +126,15 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     sandbox.write(CONFIG, TEST_CONFIG);
   });
 
-  it('5. systemctl stop ends it cleanly within 2 s: cancellation lines, exit 0', () => {
-    const started = Date.now();
+  it('5. systemctl stop ends it cleanly: cancellation lines, exit 0, no SIGKILL', () => {
     sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
-    const took = Date.now() - started;
-    assert.ok(took < 2000, `stopped in ${took} ms`);
     const lines = messages();
     assert.ok(lines.some((l) => /steady\[\d\] cancelled: stopping \(SIGTERM\)$/.test(l)), lines.slice(-10).join('\n'));
     assert.ok(lines.some((l) => /stopped after \d+ steps$/.test(l)));
+    assert.ok(!lines.some((l) => /State 'stop-sigterm' timed out|Killing process/.test(l)), 'systemd did not have to kill it');
     assert.equal(show('ExecMainStatus'), '0');
     assert.equal(show('Result'), 'success');
+    assert.equal(show('ActiveState'), 'inactive');
   });
 
   it('6. a blocked event loop gets it killed and restarted by the watchdog; so does kill -9', () => {
@@ -155,17 +160,18 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
 
   it('7. a bad config at start exits 78, and systemd does not restart it', () => {
     sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
+    const before = journal().length;
     sandbox.write(CONFIG, 'tasks:\n  a: {autostart: true, steps: [{sleep: soon}]}\n');
     const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
     assert.notEqual(start.code, 0);
+    // With a restart scheduled the unit would be activating (auto-restart), not failed.
     poll(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+    assert.equal(show('SubState'), 'failed');
     assert.equal(show('ExecMainStatus'), '78');
-    const restarts = show('NRestarts');
-    // RestartSec is 1 s here: three seconds later a restart would have happened.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
-    assert.equal(show('ActiveState'), 'failed');
-    assert.equal(show('NRestarts'), restarts);
-    assert.ok(messages().some((l) => l.includes('tasks.a.steps[0].sleep: must be a number of seconds')));
+    assert.equal(show('NRestarts'), '0', 'counted from this start');
+    const since = journal().slice(before).map((l) => l.replace(/^\S+ \S+ /, ''));
+    assert.ok(since.some((l) => l.includes('tasks.a.steps[0].sleep: must be a number of seconds')), since.join('\n'));
+    assert.ok(!since.some((l) => l.includes('Scheduled restart job')), 'no restart was scheduled');
     sandbox.write(CONFIG, TEST_CONFIG);
     sandbox.ok(['systemctl', 'reset-failed', 'asyncdemo']);
   });
@@ -189,6 +195,38 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     sandbox.ok(['systemctl', 'reset-failed', 'asyncdemo']);
     sandbox.ok(['systemctl', 'start', 'asyncdemo']);
     assert.equal(show('ActiveState'), 'active', 'and without it, it starts');
+  });
+
+  it('10. without the sd-notify binding: install.sh stops with the fix; the service fails at once (69), not restarted; installing again with the headers works', () => {
+    sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
+    const header = '/usr/include/systemd/sd-daemon.h';
+    // The binding's build needs this header from libsystemd-dev: hidden, the build fails (in the sandbox's overlay only).
+    sandbox.ok(['mv', header, `${header}.hidden`]);
+    try {
+      const install = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+      assert.notEqual(install.code, 0, install.stdout);
+      assert.match(install.stderr, /asyncdemo install: the sd-notify binding did not build \(npm's output is above\), and systemd cannot start asyncdemo without it\.\n {2}Fix: sudo apt install libsystemd-dev build-essential python3/);
+      assert.doesNotMatch(install.stdout, /runs without it/);
+
+      // The app as that install left it: the package is there, its binding is not.
+      sandbox.run(['systemctl', 'reset-failed', 'asyncdemo']);
+      const before = journal().length;
+      const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
+      assert.notEqual(start.code, 0, 'the start fails, and does not wait for TimeoutStartSec');
+      poll(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+      assert.equal(show('ExecMainStatus'), '69');
+      assert.equal(show('SubState'), 'failed', 'no restart scheduled');
+      const since = journal().slice(before).map((l) => l.replace(/^\S+ \S+ /, ''));
+      const fatal = since.filter((l) => l.includes('the sd-notify binding is not installed'));
+      assert.equal(fatal.length, 1, since.join('\n'));
+      assert.match(fatal[0] ?? '', /Fix: sudo apt install libsystemd-dev build-essential python3, then cd \/opt\/asyncdemo && sudo npm install --no-save --omit=dev sd-notify && sudo npm rebuild sd-notify$/);
+      assert.ok(!since.some((l) => l.includes('Scheduled restart job')));
+    } finally {
+      sandbox.ok(['mv', `${header}.hidden`, header]);
+    }
+    const again = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(show('ActiveState'), 'active');
   });
 
   it('uninstall.sh removes the service and app, keeps config and logs; --purge removes them', () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import { MAX_TIMER_DELAY_MS, createSystemClock, type Timers } from '../../src/clock.js';
+import { MAX_TIMER_DELAY_MS, createSystemClock } from '../../src/clock.js';
 import { AbortError } from '../../src/errors.js';
+import { nodeTimers, type Timers } from '../../src/timers.js';
 
 /** Timers that record what they are asked and fire only when told. */
 function fakeTimers() {
@@ -10,15 +11,20 @@ function fakeTimers() {
   const pending = new Map<number, { at: number; callback: () => void }>();
   let id = 0;
   const delays: number[] = [];
+  let immediates = 0;
   const timers: Timers = {
     now: () => now,
+    wallNow: () => now,
     setTimeout(callback, ms) {
       delays.push(ms);
       pending.set(++id, { at: now + ms, callback });
       return id;
     },
     clearTimeout: (handle) => pending.delete(handle as number),
+    setInterval: () => assert.fail('the clock arms no interval'),
+    clearInterval: () => assert.fail('the clock arms no interval'),
     setImmediate(callback) {
+      immediates++;
       pending.set(++id, { at: now, callback });
       return id;
     },
@@ -33,7 +39,7 @@ function fakeTimers() {
     next.callback();
     return true;
   };
-  return { timers, delays, pending, fireNext, setNow: (t: number) => (now = t), getNow: () => now };
+  return { timers, delays, pending, fireNext, setNow: (t: number) => (now = t), getNow: () => now, immediates: () => immediates };
 }
 
 describe('system clock', () => {
@@ -53,12 +59,27 @@ describe('system clock', () => {
     assert.ok(delays.every((d) => d <= MAX_TIMER_DELAY_MS && d >= 1));
   });
 
-  it('re-arms a timer that fires early, and waits out the last fraction of a millisecond a loop turn at a time', async () => {
-    const { timers, delays, pending, setNow } = fakeTimers();
+  it('arms one timer for the milliseconds left, rounded up, and wakes once, without spinning', async () => {
+    const { timers, delays, pending, immediates, setNow } = fakeTimers();
     const clock = createSystemClock(timers);
     let woke = false;
     void clock.sleepUntil(100.4).then(() => (woke = true));
-    assert.deepEqual(delays, [100], 'whole milliseconds, rounded down: Node fires late, not early');
+    assert.deepEqual(delays, [101], 'rounded up: a timer never fires before its delay, so it wakes at or after the deadline');
+    const [timer] = pending.values();
+    pending.clear();
+    setNow(101);
+    timer?.callback();
+    await Promise.resolve();
+    assert.equal(woke, true);
+    assert.equal(pending.size, 0, 'nothing left armed');
+    assert.equal(immediates(), 0, 'no loop turn spent waiting out a fraction of a millisecond');
+  });
+
+  it('re-arms a timer that fires early, for what is left, rounded up', async () => {
+    const { timers, delays, pending, immediates, setNow } = fakeTimers();
+    const clock = createSystemClock(timers);
+    let woke = false;
+    void clock.sleepUntil(100.4).then(() => (woke = true));
     const fire = async (now: number): Promise<void> => {
       const [next] = pending.values();
       setNow(now);
@@ -67,13 +88,13 @@ describe('system clock', () => {
       await Promise.resolve();
     };
     await fire(90); // ten milliseconds early (a timer armed while the loop's clock was stale)
-    assert.deepEqual(delays, [100, 10]);
-    await fire(100.1);
+    assert.deepEqual(delays, [101, 11]);
+    await fire(100.1); // and a fraction early
     assert.equal(woke, false);
-    assert.equal(pending.size, 1, 'a setImmediate, not another timer');
-    assert.deepEqual(delays, [100, 10]);
-    await fire(100.5);
+    assert.deepEqual(delays, [101, 11, 1], 'a whole millisecond more, not a loop turn at a time');
+    await fire(101.1);
     assert.equal(woke, true);
+    assert.equal(immediates(), 0);
   });
 
   it('yields a turn even when the deadline has passed, like asyncio.sleep(0)', async () => {
@@ -112,17 +133,12 @@ describe('system clock', () => {
   });
 
   it('removes its abort listener when a sleep ends normally (real timers)', async () => {
-    const clock = createSystemClock();
+    const clock = createSystemClock(nodeTimers);
     const controller = new AbortController();
-    let added = 0;
-    let removed = 0;
-    const add = controller.signal.addEventListener.bind(controller.signal);
-    const remove = controller.signal.removeEventListener.bind(controller.signal);
-    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => (added++, add(...args))) as typeof add;
-    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (removed++, remove(...args))) as typeof remove;
-    await clock.sleepUntil(clock.now() + 5, { signal: controller.signal });
-    assert.equal(added, 1);
-    assert.equal(removed, 1);
+    const sleep = clock.sleepUntil(clock.now() + 5, { signal: controller.signal });
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1, 'listening while asleep');
+    await sleep;
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'not once awake');
   });
 
   it("a task's sleeper listens to its signal once for many sleeps, and not at all once closed", async () => {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { formatReport, runDoctor, type DoctorProbes } from '../../src/doctor.js';
 import { ConfigError, GpioUnavailableError } from '../../src/errors.js';
+import { sdNotifyFix } from '../../src/systemd/sd-notify.js';
 import { tempDir } from '../helpers/daemon.js';
 
 function configFile(yaml: string): string {
@@ -24,6 +25,7 @@ function pi4Sysfs(): string {
 }
 
 const LOGS = tempDir('asyncdemo-doctor-logs-');
+const FIX = sdNotifyFix('/opt/asyncdemo', false);
 const GOOD = `log: {file: {dir: ${LOGS}}}\nled: {enabled: true, pin: 27}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`;
 
 function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): DoctorProbes {
@@ -36,6 +38,8 @@ function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): Doct
     devDir: '/nonexistent',
     loadOnoff: () => undefined,
     loadSdNotify: () => () => {},
+    sdNotifyFix: FIX,
+    systemdRunning: () => false,
     pythonVersion: () => 'Python 3.11.2',
     chooseLed: () => ({ backend: undefined, line: 'LED: GPIO is not usable, using a simulated LED instead: no sysfs GPIO', fellBack: true }),
     user: () => ({ uid: 1000, groups: ['pi', 'gpio'] }),
@@ -56,15 +60,36 @@ describe('asyncdemo doctor', () => {
   it('every ✗ comes with its fix; warnings alone exit 0', () => {
     const checks = runDoctor(probes({ loadSdNotify: () => undefined, pythonVersion: () => undefined }));
     const failed = checks.filter((c) => !c.ok);
-    assert.ok(failed.length >= 4, JSON.stringify(failed));
+    assert.deepEqual(
+      failed.map((c) => c.text.slice(0, c.text.indexOf(':'))),
+      ['systemd binding (sd-notify) is not installed', 'sysfs GPIO', 'GPIO character devices', 'python3 does not run', 'LED'],
+      JSON.stringify(failed),
+    );
+    assert.ok(failed.every((c) => !c.required), 'all warnings here: this machine does not run systemd');
     for (const check of failed) assert.ok(check.fix !== undefined && check.fix.length > 0, `${check.text} has a fix`);
-    assert.ok(failed.some((c) => c.text.startsWith('systemd binding (sd-notify) is not installed') && /apt install libsystemd-dev/.test(c.fix ?? '')));
-    assert.ok(failed.some((c) => c.text.startsWith('python3 does not run') && c.fix === 'sudo apt install python3'));
+    assert.equal(failed[0]?.fix, FIX);
+    assert.equal(failed[3]?.fix, 'sudo apt install python3');
     const report = formatReport(checks);
     assert.equal(report.ok, true);
     assert.match(report.text, /^✓ Node\.js v20\.20\.2/m);
     assert.match(report.text, /^✗ systemd binding .*\n {4}fix: sudo apt install libsystemd-dev/m);
-    assert.match(report.text, /ready to run, with \d+ warnings\n$/);
+    assert.match(report.text, /ready to run, with 5 warnings\n$/);
+  });
+
+  it('under systemd the sd-notify binding is required: without it doctor fails, with the fix that reinstalls it', () => {
+    const missing = runDoctor(probes({ loadSdNotify: () => undefined, systemdRunning: () => true }));
+    const binding = missing.find((c) => c.text.startsWith('systemd binding'));
+    assert.deepEqual(binding, {
+      ok: false,
+      required: true,
+      text: 'systemd binding (sd-notify) is not installed: it is required under systemd, and the service cannot start without it',
+      fix: FIX,
+    });
+    const report = formatReport(missing);
+    assert.equal(report.ok, false);
+    assert.match(report.text, /1 required check failed\n$/);
+    const present = runDoctor(probes({ systemdRunning: () => true })).find((c) => c.text.startsWith('systemd binding'));
+    assert.deepEqual(present, { ok: true, required: true, text: 'systemd binding (sd-notify) is installed: READY, STATUS and WATCHDOG reach systemd' });
   });
 
   it('a user outside the gpio group is told how to join it', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Step } from '../../src/config/tasks.js';
 import { StepLeds, type LedBackend } from '../../src/led/led.js';
 import { SimulatedLedBackend } from '../../src/led/simulated.js';
-import { taskFrom } from '../helpers/tasks.js';
+import { taskFrom, tasksFrom } from '../helpers/tasks.js';
 
 const settings = { pin: 17, mode: 'toggle', blinkMs: 20 } as const;
 const noErrors = (error: Error): void => assert.fail(error);
@@ -73,10 +73,38 @@ describe('step LEDs (simulated)', () => {
     assert.deepEqual(backend.changes.slice(-2).map((c) => c.on), [false, false]);
   });
 
-  it('a disabled LED does nothing', () => {
-    const leds = new StepLeds(undefined, settings, noErrors);
+  it('a reload that disables the LED releases its pins, and later steps drive nothing', async () => {
+    const backend = new SimulatedLedBackend();
+    const leds = new StepLeds(backend, settings, noErrors);
     walk(leds, 't: {autostart: true, steps: [{log: a}]}');
-    assert.equal(leds.backendName, undefined);
+    assert.deepEqual([...backend.openPins], [17]);
+    await leds.reconfigure(undefined, settings);
+    assert.deepEqual([...backend.openPins], [], 'released');
+    const before = backend.changes.length;
+    walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}]}');
+    leds.turnOff([taskFrom('t: {autostart: true, steps: [{log: a}]}', 't')]);
+    assert.equal(backend.changes.length, before, 'no change after the LED was disabled');
+    assert.deepEqual([...backend.openPins], []);
+  });
+
+  it('turnOff opens the pin of every task once, which sets it off, before any step', () => {
+    const backend = new SimulatedLedBackend();
+    const opened: number[] = [];
+    const counting: LedBackend = {
+      name: 'simulated',
+      open(pin) {
+        opened.push(pin);
+        return backend.open(pin);
+      },
+    };
+    const leds = new StepLeds(counting, settings, noErrors);
+    const tasks = tasksFrom('a: {autostart: true, steps: [{log: a}]}\nb: {pin: 27, steps: [{log: b}]}\nc: {steps: [{log: c}]}');
+    leds.turnOff(tasks.values());
+    assert.deepEqual(opened, [17, 27], 'the default pin for a and c, and b\'s own');
+    assert.deepEqual(backend.changes, [], 'opened off: nothing was lit');
+    walk(leds, 'a: {autostart: true, steps: [{log: a}]}', 'a');
+    assert.deepEqual(backend.changes, [{ pin: 17, on: true }], 'the first step lights it from off');
+    assert.deepEqual(opened, [17, 27], 'not opened again');
   });
 
   it('reports a pin that cannot be opened once, and the task runs on', () => {

@@ -17,6 +17,8 @@ function probes(logDir: string): DoctorProbes {
     devDir: '/nonexistent',
     loadOnoff: () => undefined,
     loadSdNotify: () => () => {},
+    sdNotifyFix: 'npm rebuild sd-notify',
+    systemdRunning: () => false,
     pythonVersion: () => undefined,
     chooseLed: () => ({ backend: undefined, line: 'LED: simulated', fellBack: false }),
     user: () => ({ uid: 1000, groups: ['gpio'] }),

@@ -19,7 +19,7 @@ function setup(yaml: string) {
   const clock = new FakeClock();
   const sink = createSinkLogger();
   const stops: string[] = [];
-  const scheduler = new Scheduler(tasksFrom(yaml), { clock, logger: sink.logger, onStop: (by) => stops.push(by) });
+  const scheduler = new Scheduler(tasksFrom(yaml), { clock, logger: sink.logger, onStop: (by) => stops.push(by), crash: (error) => assert.fail(error) });
   /** Info lines with the fake time they were logged at. */
   const timeline = (): string[] =>
     sink.records.filter((r) => r.level >= 30).map((r) => `${String(r['at'])} ${r.task ?? '-'}${r.step === undefined ? ':' : `[${r.step}]`} ${r.msg}`);

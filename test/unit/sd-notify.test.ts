@@ -1,20 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { childEnv, createSdNotifier, watchdogInterval } from '../../src/systemd/sd-notify.js';
+import { SdNotifyMissingError } from '../../src/errors.js';
+import { childEnv, createSdNotifier, sdNotifyFix, watchdogInterval } from '../../src/systemd/sd-notify.js';
+
+const FIX = sdNotifyFix('/opt/asyncdemo', false);
 
 describe('sd_notify', () => {
-  it('is silent outside systemd', () => {
-    const sent: string[] = [];
-    const { notifier, problem } = createSdNotifier({ env: {}, pid: 1, monotonicUsec: () => 0n, loadBinding: () => (m) => sent.push(m) });
+  it('is silent outside systemd, and does not even look for the binding', () => {
+    let loaded = false;
+    const notifier = createSdNotifier({
+      env: {},
+      pid: 1,
+      monotonicUsec: () => 0n,
+      fix: FIX,
+      loadBinding: () => {
+        loaded = true;
+        return undefined;
+      },
+    });
     notifier.ready('x');
     assert.equal(notifier.active, false);
-    assert.deepEqual(sent, []);
-    assert.equal(problem, undefined);
+    assert.equal(loaded, false);
   });
 
-  it('sends READY, RELOADING with MONOTONIC_USEC, STOPPING, STATUS and WATCHDOG', () => {
+  it('sends READY, RELOADING with MONOTONIC_USEC, STOPPING, STATUS and WATCHDOG through the binding', () => {
     const sent: string[] = [];
-    const { notifier } = createSdNotifier({ env: { NOTIFY_SOCKET: '/run/x' }, pid: 1, monotonicUsec: () => 123n, loadBinding: () => (m) => sent.push(m) });
+    const notifier = createSdNotifier({ env: { NOTIFY_SOCKET: '/run/x' }, pid: 1, monotonicUsec: () => 123n, fix: FIX, loadBinding: () => (m) => sent.push(m) });
     notifier.ready('2 tasks running');
     notifier.reloading('reloading');
     notifier.status('a\nb');
@@ -23,12 +34,27 @@ describe('sd_notify', () => {
     assert.deepEqual(sent, ['READY=1\nSTATUS=2 tasks running', 'RELOADING=1\nMONOTONIC_USEC=123\nSTATUS=reloading', 'STATUS=a b', 'STOPPING=1\nSTATUS=bye', 'WATCHDOG=1']);
   });
 
-  it('without the binding, falls back to systemd-notify and says how to fix it', () => {
-    const sent: string[] = [];
-    const { notifier, problem } = createSdNotifier({ env: { NOTIFY_SOCKET: '/run/x' }, pid: 1, monotonicUsec: () => 0n, loadBinding: () => undefined, fallback: (m) => sent.push(m) });
-    notifier.ready('up');
-    assert.deepEqual(sent, ['READY=1\nSTATUS=up']);
-    assert.match(problem ?? '', /sd-notify binding is not installed.*NotifyAccess=all.*Fix: sudo apt install libsystemd-dev/);
+  it('under systemd without the binding: a typed error that says the service cannot start, with the fix (no fallback)', () => {
+    assert.throws(
+      () => createSdNotifier({ env: { NOTIFY_SOCKET: '/run/x' }, pid: 1, monotonicUsec: () => 0n, fix: FIX, loadBinding: () => undefined }),
+      (error: unknown) => {
+        assert.ok(error instanceof SdNotifyMissingError);
+        assert.equal(error.fix, FIX);
+        assert.match(error.message, /NOTIFY_SOCKET is set\) but the sd-notify binding is not installed .*cannot start\. Fix: sudo apt install libsystemd-dev/);
+        return true;
+      },
+    );
+  });
+
+  it('the fix reinstalls the package and rebuilds it; --omit=dev and sudo only for an installed copy', () => {
+    assert.equal(
+      sdNotifyFix('/opt/asyncdemo', false),
+      'sudo apt install libsystemd-dev build-essential python3, then cd /opt/asyncdemo && sudo npm install --no-save --omit=dev sd-notify && sudo npm rebuild sd-notify',
+    );
+    assert.equal(
+      sdNotifyFix('/home/pi/asyncdemo', true),
+      'sudo apt install libsystemd-dev build-essential python3, then cd /home/pi/asyncdemo && npm install --no-save sd-notify && npm rebuild sd-notify',
+    );
   });
 
   it('pings at half the watchdog period, only for the process systemd named', () => {

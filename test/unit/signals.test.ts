@@ -4,26 +4,42 @@ import { describe, it } from 'node:test';
 import { listenToProcess } from '../../src/signals.js';
 
 describe('process events', () => {
-  it('first SIGTERM or SIGINT stops, the next one forces the exit; SIGHUP reloads; errors are fatal', () => {
+  it('first SIGTERM or SIGINT stops, the next one forces the exit; SIGHUP reloads; SIGUSR1 reports; SIGUSR2 and SIGALRM are ignored; errors are fatal', () => {
     const proc = new EventEmitter();
     const calls: string[] = [];
     const remove = listenToProcess(proc, {
       stop: (s) => calls.push(`stop ${s}`),
       forceExit: (s) => calls.push(`force ${s}`),
       reload: () => calls.push('reload'),
+      status: () => calls.push('status'),
+      ignored: (s) => calls.push(`ignored ${s}`),
       fatal: (e, origin) => calls.push(`fatal ${origin} ${String(e)}`),
       warning: (w) => calls.push(`warning ${w.message}`),
     });
-    proc.emit('SIGHUP');
+    proc.emit('SIGHUP', 'SIGHUP');
+    proc.emit('SIGUSR1', 'SIGUSR1');
+    proc.emit('SIGUSR2', 'SIGUSR2');
+    proc.emit('SIGALRM', 'SIGALRM');
     proc.emit('SIGTERM', 'SIGTERM');
-    proc.emit('SIGHUP');
+    proc.emit('SIGHUP', 'SIGHUP');
     proc.emit('SIGINT', 'SIGINT');
     proc.emit('uncaughtException', 'x');
     proc.emit('unhandledRejection', 'y');
     proc.emit('warning', new Error('w'));
-    assert.deepEqual(calls, ['reload', 'stop SIGTERM', 'reload', 'force SIGINT', 'fatal uncaughtException x', 'fatal unhandledRejection y', 'warning w']);
+    assert.deepEqual(calls, [
+      'reload',
+      'status',
+      'ignored SIGUSR2',
+      'ignored SIGALRM',
+      'stop SIGTERM',
+      'reload',
+      'force SIGINT',
+      'fatal uncaughtException x',
+      'fatal unhandledRejection y',
+      'warning w',
+    ]);
     remove();
-    for (const event of ['SIGTERM', 'SIGINT', 'SIGHUP', 'uncaughtException', 'unhandledRejection', 'warning']) {
+    for (const event of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'uncaughtException', 'unhandledRejection', 'warning']) {
       assert.equal(proc.listenerCount(event), 0, event);
     }
   });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
+import { createSystemClock, type Clock } from '../../src/clock.js';
 import type { Step, TaskDef } from '../../src/config/tasks.js';
+import { TaskCancelledError } from '../../src/errors.js';
 import type { TaskLed } from '../../src/led/led.js';
 import { runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from '../../src/worker.js';
-import { TaskCancelledError } from '../../src/errors.js';
-import type { Clock } from '../../src/clock.js';
 import { FakeClock, turns } from '../helpers/fake-clock.js';
+import { FakeTimers } from '../helpers/fake-timers.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 import { taskFrom } from '../helpers/tasks.js';
 
@@ -46,7 +48,12 @@ function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
 /** busy spins on clock.now(); a clock that moves 1 ms per read lets it end without real time passing. */
 function tickingClock(clock: FakeClock): Clock {
   let t = 0;
-  return { now: () => (t += 1), sleepUntil: (deadline, options) => clock.sleepUntil(deadline, options), sleeper: (signal) => clock.sleeper(signal) };
+  return {
+    now: () => (t += 1),
+    sleepUntil: (deadline, options) => clock.sleepUntil(deadline, options),
+    nextTurn: () => clock.nextTurn(),
+    sleeper: (signal) => clock.sleeper(signal),
+  };
 }
 
 describe('worker', () => {
@@ -66,25 +73,37 @@ describe('worker', () => {
   });
 
   it('stops at once when cancelled mid-sleep, logs why, runs no further step and removes its abort listener', async () => {
-    const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: a}, {sleep: 86400}, {log: never}]}', 't');
-    const { sink, run } = envFor(clock);
+    // The real clock on fake timers: its sleeper is what listens to the signal.
+    const timers = new FakeTimers();
+    const { sink, run } = envFor(createSystemClock(timers));
     const controller = new AbortController();
-    let listeners = 0;
     const { signal } = controller;
-    const add = signal.addEventListener.bind(signal);
-    const remove = signal.removeEventListener.bind(signal);
-    signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
-    signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
     const { outcome } = run(task, { controller });
-    await turns();
-    assert.equal(listeners, 1, 'the sleep listens for the abort');
+    await timers.settle();
+    assert.equal(getEventListeners(signal, 'abort').length, 1, 'the sleep listens for the abort');
+    assert.equal(timers.pendingDelays().length, 1, 'one timer for the sleep');
     controller.abort(new TaskCancelledError('cancelled by someone[3]'));
     assert.equal(await outcome, 'cancelled');
     assert.deepEqual(sink.lines(), ['t[0] a', 't[1] cancelled by someone[3]']);
-    await clock.advance(86_400_000);
+    assert.equal(getEventListeners(signal, 'abort').length, 0, 'the listener is gone once the run has ended');
+    assert.deepEqual(timers.pendingDelays(), [], 'the sleep\'s timer is cleared');
+    await timers.advance(86_400_000);
     assert.deepEqual(sink.lines(), ['t[0] a', 't[1] cancelled by someone[3]']);
-    assert.equal(clock.pending, 0, 'no sleeper left behind');
+  });
+
+  it('removes its abort listener when the run ends normally too', async () => {
+    const task = taskFrom('t: {autostart: true, repeat: 3, steps: [{sleep: 10ms}, {log: tick}]}', 't');
+    const timers = new FakeTimers();
+    const { sink, run } = envFor(createSystemClock(timers));
+    const controller = new AbortController();
+    const { outcome } = run(task, { controller });
+    await timers.settle();
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    await timers.advance(30);
+    assert.equal(await outcome, 'done');
+    assert.equal(sink.lines().length, 3);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
 
   it('keeps a periodic schedule on absolute deadlines: steps that take time do not add drift', async () => {
