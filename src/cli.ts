@@ -153,13 +153,7 @@ export function describeValidConfig(config: Config): string {
  * @param origins where each environment variable was set (the service's unit file or drop-in), when known.
  */
 export function printConfig(config: Config, why: string, json: boolean, origins: ReadonlyMap<string, string> = new Map()): string {
-  const settings = config.settings as unknown as Record<string, Record<string, unknown>>;
-  const rows = schemaKeys().map(({ key }) => {
-    const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], settings);
-    const source = config.sources.get(key) ?? { from: 'default' };
-    const origin = source.from === 'environment' ? origins.get(source.variable) : undefined;
-    return { key, value, source: origin === undefined ? source : { ...source, origin } };
-  });
+  const rows = settingRows(config, origins);
   const tasks = Object.fromEntries([...config.tasks].map(([name, def]) => [name, taskForPrint(def)]));
   if (json) {
     return `${JSON.stringify({ file: config.file, settings: config.settings, sources: Object.fromEntries(rows.map((r) => [r.key, r.source])), tasks }, null, 2)}\n`;
@@ -169,7 +163,21 @@ export function printConfig(config: Config, why: string, json: boolean, origins:
   return `# ${config.file} (${why})\n${lines.join('\n')}\n\n${dump({ tasks }, { lineWidth: 120 })}`;
 }
 
-function sourceText(source: Source & { origin?: string }): string {
+type SourceWithOrigin = Source & { readonly origin?: string };
+
+/** Every setting with its value and source; `origins`: where each environment variable was set (the unit's files). */
+export function settingRows(config: Config, origins: ReadonlyMap<string, string> = new Map()): { key: string; value: unknown; source: SourceWithOrigin }[] {
+  const settings = config.settings as unknown as Record<string, Record<string, unknown>>;
+  return schemaKeys().map(({ key }) => {
+    const value = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], settings);
+    const source = config.sources.get(key) ?? { from: 'default' };
+    const origin = source.from === 'environment' ? origins.get(source.variable) : undefined;
+    return { key, value, source: origin === undefined ? source : { ...source, origin } };
+  });
+}
+
+/** `default`, `file`, `environment ASYNCDEMO_DEBUG, overriding false in the file`. */
+export function sourceText(source: SourceWithOrigin): string {
   switch (source.from) {
     case 'default':
       return 'default';

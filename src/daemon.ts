@@ -27,6 +27,12 @@ export interface DaemonDeps {
   readonly notifier: Notifier;
   /** Raises an uncaught exception (the `crash` step); injected so tests can catch it. */
   readonly crash: (error: Error) => void;
+  /**
+   * Told the status (with the config in force) when the daemon is ready, after
+   * each reload, at each status tick and when it stops: the status file for
+   * `asyncdemo status`. Must not throw.
+   */
+  readonly publishStatus?: (status: StatusSnapshot, config: Config) => void;
 }
 
 /**
@@ -48,6 +54,8 @@ export class Daemon {
   #watchdog: unknown;
   #keepAlive: unknown;
   #stopping: Promise<number> | undefined;
+  /** Set as the stop begins, before `#stopping` is (the stop's first, synchronous part publishes the status). */
+  #stopBegun = false;
   #stopFinished = false;
   /** Settings changed by reloads that only a restart applies; STATUS keeps saying so. */
   #restartNeeded: readonly string[] = [];
@@ -91,6 +99,7 @@ export class Daemon {
     logger.info(`starting with ${this.#config.file}: ${names.length} task${names.length === 1 ? '' : 's'} at boot (${listNames(names)})`);
     this.#scheduler.startAutostart();
     this.#deps.notifier.ready(this.#status());
+    this.#publish();
   }
 
   /**
@@ -122,6 +131,7 @@ export class Daemon {
           this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'failed', reason: error instanceof Error ? error.message : String(error) };
           // systemd is waiting for the end of RELOADING=1.
           this.#deps.notifier.ready(`${this.#status()}; last reload failed`);
+          this.#publish();
           throw error;
         }
       } while (this.#reloadAgain && this.#stopping === undefined);
@@ -145,6 +155,7 @@ export class Daemon {
       logger.error(`reload refused, the running config stays: ${error.message}`);
       this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'refused', reason: error.message };
       notifier.ready(`${this.#status()}; last reload refused: invalid config`);
+      this.#publish();
       return false;
     }
     const previous = this.#config;
@@ -183,6 +194,7 @@ export class Daemon {
     );
     this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'applied', reason: summary };
     notifier.ready(this.#status());
+    this.#publish();
     return true;
   }
 
@@ -224,7 +236,7 @@ export class Daemon {
   /** What the daemon is doing now, for the SIGUSR1 report (and a status file). */
   status(): StatusSnapshot {
     return {
-      state: this.#stopping !== undefined ? 'stopping' : this.#reloading !== undefined ? 'reloading' : 'running',
+      state: this.#stopBegun ? 'stopping' : this.#reloading !== undefined ? 'reloading' : 'running',
       configFile: this.#config.file,
       configLoadedAt: this.#configLoadedAt,
       tasks: this.#scheduler.running(),
@@ -239,7 +251,9 @@ export class Daemon {
     const { timeoutMs } = this.#config.settings.shutdown;
     // First of all: the deadline covers everything below (close-with-grace's way).
     const deadline = startDeadline(timers, timeoutMs);
+    this.#stopBegun = true;
     notifier.stopping(`stopping: ${reason}`);
+    this.#publish();
     const count = this.#scheduler.runningCount;
     logger.info(`stopping (${reason}): cancelling ${count} running task${count === 1 ? '' : 's'}`);
     if (this.#config.settings.debug.enabled && count > 0) {
@@ -310,16 +324,23 @@ export class Daemon {
    */
   #startWatchdog(): void {
     const { notifier, timers } = this.#deps;
-    if (!notifier.active) return;
-    const interval = notifier.watchdogIntervalMs;
+    const tick = (): void => {
+      if (notifier.active) notifier.status(this.#status());
+      this.#publish();
+    };
+    const interval = notifier.active ? notifier.watchdogIntervalMs : undefined;
     if (interval === undefined) {
-      this.#watchdog = timers.setInterval(() => notifier.status(this.#status()), STATUS_INTERVAL_MS, { ref: false });
+      if (notifier.active || this.#deps.publishStatus !== undefined) this.#watchdog = timers.setInterval(tick, STATUS_INTERVAL_MS, { ref: false });
       return;
     }
     this.#watchdog = timers.setInterval(() => {
       notifier.watchdog();
-      notifier.status(this.#status());
+      tick();
     }, interval);
+  }
+
+  #publish(): void {
+    this.#deps.publishStatus?.(this.status(), this.#config);
   }
 
   #status(): string {

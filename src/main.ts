@@ -8,11 +8,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, writeOut, type Command } from './cli.js';
+import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, settingRows, sourceText, writeOut, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
 import { inspectCodeCache } from './code-cache.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
-import { Daemon } from './daemon.js';
+import { Daemon, type DaemonDeps } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
 import { ConfigError, GpioUnavailableError, SdNotifyMissingError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -24,7 +24,7 @@ import { createLogging, type Logging } from './log/logger.js';
 import { createProcessHandlers } from './process-handlers.js';
 import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
 import { listenToProcess } from './signals.js';
-import { formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, StatusUnavailableError, type PublishedStatus } from './status-file.js';
+import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedStatus } from './status-file.js';
 import type { Notifier } from './systemd/notifier.js';
 import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix } from './systemd/sd-notify.js';
 import { nodeTimers } from './timers.js';
@@ -90,9 +90,49 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
   }
 }
 
+/**
+ * The status file for `asyncdemo status`, in systemd's RuntimeDirectory= (or
+ * $ASYNCDEMO_STATUS_DIR); none when neither is set, as in a checkout.
+ */
+function statusPublisher(env: Env, started: Config, leds: StepLeds, logger: Logging['logger']): { publish: NonNullable<DaemonDeps['publishStatus']>; withdraw: () => void } | undefined {
+  // RUNTIME_DIRECTORY lists one path per RuntimeDirectory= entry, colon-separated; the unit has one.
+  const dir = env['ASYNCDEMO_STATUS_DIR'] ?? env['RUNTIME_DIRECTORY']?.split(':')[0];
+  if (dir === undefined || dir === '') return undefined;
+  const publisher = createStatusPublisher({
+    dir,
+    pid: process.pid,
+    startedAt: Date.now(),
+    startedMonotonicMs: Number(process.hrtime.bigint() / 1_000_000n),
+    now: Date.now,
+    report: (level, message) => logger[level](message),
+  });
+  // The log directory is chosen at the start only (a change needs a restart).
+  const file = started.settings.log.file;
+  const logDir = file.enabled ? resolve(file.dir) : null;
+  const publish: NonNullable<DaemonDeps['publishStatus']> = (status, config) =>
+    publisher.publish({
+      ...status,
+      configSha256: config.sha256,
+      logDir,
+      led: config.settings.led.enabled ? { backend: leds.backendName ?? 'none', pin: config.settings.led.pin } : { backend: 'disabled', pin: null },
+      settings: settingRows(config).map((row) => ({ key: row.key, value: row.value, source: sourceText(row.source) })),
+    });
+  return {
+    publish,
+    withdraw: () => {
+      try {
+        publisher.withdraw();
+      } catch (error) {
+        logger.warn(`could not remove the status file: ${(error as Error).message}`);
+      }
+    },
+  };
+}
+
 /** `asyncdemo status`: reads what the service publishes (status-file.ts). */
 function showStatus(json: boolean, env: Env): number {
-  const file = env['ASYNCDEMO_STATUS_FILE'] ?? SERVICE_STATUS_FILE;
+  const dir = env['ASYNCDEMO_STATUS_DIR'];
+  const file = dir === undefined || dir === '' ? SERVICE_STATUS_FILE : join(dir, STATUS_FILE_NAME);
   let status: PublishedStatus;
   try {
     status = readStatusFile(file, processAlive);
@@ -213,6 +253,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     return ExitCode.failure;
   }
   const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`));
+  const status = statusPublisher(env, config, leds, logger);
   const daemon = new Daemon({
     config,
     reloadConfig: () => loadConfig({ file, env }),
@@ -227,6 +268,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
       timers.setImmediate(() => {
         throw error;
       }),
+    ...(status === undefined ? {} : { publishStatus: status.publish }),
   });
 
   // Node prints warnings to stderr by itself; they go through the logger instead.
@@ -235,7 +277,9 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
 
   daemon.start();
   // The stop finishes the log files itself, within its deadline.
-  return daemon.finished;
+  const code = await daemon.finished;
+  status?.withdraw();
+  return code;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -89,6 +89,8 @@ export interface StatusPublisherOptions {
 
 export interface StatusPublisher {
   publish(update: StatusUpdate): void;
+  /** Removes the file at a clean exit (outside systemd nobody else does); never throws. */
+  withdraw(): void;
 }
 
 export function createStatusPublisher(options: StatusPublisherOptions): StatusPublisher {
@@ -116,7 +118,9 @@ export function createStatusPublisher(options: StatusPublisherOptions): StatusPu
         settings: update.settings,
       };
       try {
-        writeFileSync(temp, `${JSON.stringify(status)}\n`, { mode: 0o644 });
+        writeFileSync(temp, `${JSON.stringify(status)}\n`);
+        // Explicitly: the unit's UMask=0027 would make it 0640, unreadable by the users status is for.
+        chmodSync(temp, 0o644);
         renameSync(temp, file);
         if (failing) options.report('warn', `the status file ${file} can be written again`);
         failing = false;
@@ -125,6 +129,9 @@ export function createStatusPublisher(options: StatusPublisherOptions): StatusPu
         if (!failing) options.report('warn', `cannot write the status file ${file} (asyncdemo status will not see this run): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
         failing = true;
       }
+    },
+    withdraw() {
+      rmSync(file, { force: true });
     },
   };
 }

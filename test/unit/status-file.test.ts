@@ -39,9 +39,14 @@ function publisher(dir: string, reports: string[] = []) {
 }
 
 describe('status file', () => {
-  it('a published status reads back whole, mode 0644, with no temporary file left behind', () => {
+  it('a published status reads back whole, mode 0644 under a umask of 0027 (the unit\'s), with no temporary file left behind', () => {
     const dir = tempDir();
-    publisher(dir).publish(UPDATE);
+    const umask = process.umask(0o027);
+    try {
+      publisher(dir).publish(UPDATE);
+    } finally {
+      process.umask(umask);
+    }
     const file = join(dir, STATUS_FILE_NAME);
     assert.equal(statSync(file).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(dir), [STATUS_FILE_NAME]);
