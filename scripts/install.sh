@@ -132,8 +132,8 @@ cp -a "$SRC/dist" "$SRC/config" "$SRC/deploy" "$SRC/scripts" "$SRC/package.json"
 if ! (cd "$APP" && npm rebuild sd-notify --loglevel=error >>"$LOG" 2>&1) \
   || ! "$NODE" -e 'require(process.argv[1])' "$APP/node_modules/sd-notify/build/Release/notify.node" >>"$LOG" 2>&1; then
   tail -n 30 "$LOG" >&2
-  die "the sd-notify binding did not build (the lines above are from $LOG), and systemd cannot start asyncdemo without it.
-   Fix: sudo apt install libsystemd-dev build-essential python3 (and libnode-dev with Debian's nodejs: node-gyp needs Node's headers), then run me again."
+  die "the sd-notify binding did not build (npm's output is above), and systemd cannot start asyncdemo without it.
+  Fix: sudo apt install libsystemd-dev build-essential python3 (and libnode-dev with Debian's nodejs: node-gyp needs Node's headers), then run me again."
 fi
 # onoff's native part is optional: without it the LED uses the character device or a simulation.
 (cd "$APP" && npm rebuild epoll --loglevel=error >>"$LOG" 2>&1) \
