@@ -22,8 +22,9 @@ trap 'rm -f "$list" "$tmp"' EXIT
   git -C "$repo" ls-files -z --cached --others --exclude-standard
   (cd "$repo" && find dist -type f ! -name app.cache -print0)
 } | (cd "$repo" && while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done) | LC_ALL=C sort -zu >"$list"
-tar -C "$repo" --null -T "$list" --no-recursion --mtime=@0 --owner=0 --group=0 --numeric-owner --mode=u+rw,go+r,go-w -cf - | gzip -n >"$tmp"
+tar -C "$repo" --no-recursion --mtime=@0 --owner=0 --group=0 --numeric-owner --mode=u+rw,go+r,go-w --null -cf - -T "$list" | gzip -n >"$tmp"
 id=$(sha256sum "$tmp" | cut -c1-16)
 archive=$out/asyncdemo-$version-$id.tar.gz
+chmod 0644 "$tmp"
 mv "$tmp" "$archive"
 printf '%s\n' "$archive"
