@@ -19,7 +19,7 @@
  * ASYNCDEMO_VM_ACCEL=kvm uses KVM (default: QEMU's emulation, TCG).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -261,7 +261,7 @@ async function bootGuest(host: Host, image: Image, npmCache: string, accel: Acce
   mkdirSync(host.runDir, { recursive: true });
   prepareShare(host.share);
   mkdirSync(join(host.share, 'fleet'));
-  writeFileSync(join(host.share, 'fleet', 'authorized_keys'), spawnSync('cat', [`${sshKey}.pub`], { encoding: 'utf8' }).stdout);
+  copyFileSync(`${sshKey}.pub`, join(host.share, 'fleet', 'authorized_keys'));
   const overlay = join(host.runDir, 'disk.qcow2');
   createOverlay(image, overlay);
   say(`${host.name}: booting ${image.suite} (${accel}), ssh on 127.0.0.1:${host.port}`);
