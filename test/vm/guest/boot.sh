@@ -34,6 +34,9 @@ case "$1" in
         --test-reporter=spec --test-reporter-destination="$out/$phase.log" \
         --test-reporter=tap --test-reporter-destination="$out/$phase.tap" \
         "$here/$phase.test.js" || code=$?
+    elif [ -f "$here/$phase.sh" ]; then
+      # A phase that is a shell script (the fleet test's: sshd, until the host is done).
+      sh "$here/$phase.sh" > "$out/$phase.log" 2>&1 || code=$?
     else
       # A phase that is no test (the benchmark).
       node "$here/$phase.js" > "$out/$phase.log" 2>&1 || code=$?

@@ -49,6 +49,12 @@ export interface BootOptions {
   readonly cutWhen?: string;
   readonly memoryMiB?: number;
   readonly cpus?: number;
+  /**
+   * The guest's ssh port forwarded to 127.0.0.1:sshPort (the fleet test). The
+   * guest gets a user-mode NIC restricted to that: it reaches nothing, and
+   * nothing reaches it but this forward. Without it the guest has no NIC.
+   */
+  readonly sshPort?: number;
 }
 
 export interface BootResult {
@@ -127,7 +133,9 @@ function qemuArgs(o: BootOptions): string[] {
     '-device', 'virtio-9p-pci,fsdev=vm,mount_tag=vm',
     '-fsdev', `local,id=npmcache,path=${o.npmCache},security_model=none`,
     '-device', 'virtio-9p-pci,fsdev=npmcache,mount_tag=npmcache',
-    '-nic', 'none',
+    ...(o.sshPort === undefined
+      ? ['-nic', 'none']
+      : ['-nic', `user,model=virtio-net-pci,restrict=on,net=10.0.2.0/24,host=10.0.2.2,hostfwd=tcp:127.0.0.1:${o.sshPort}-10.0.2.15:22`]),
     '-display', 'none',
     '-vga', 'none',
     '-monitor', 'none',

@@ -32,6 +32,9 @@ packages=(
   "linux-image-$arch" "linux-headers-$arch" linux-source
   systemd-sysv udev kmod initramfs-tools dbus sudo passwd procps util-linux e2fsprogs
   python3 build-essential libsystemd-dev gpiod
+  # The fleet test (test/fleet/) reaches guests over ssh, as Ansible reaches Pis;
+  # sshd is disabled here and started only by that test's phase.
+  openssh-server openssh-sftp-server iproute2
 )
 case "$suite" in
   # trixie: Debian's own Node.js 20, its headers for node-gyp, and npm.
@@ -59,6 +62,7 @@ hooks=(
   --customize-hook="cp '$here/rootfs/asyncdemo-vm-boot' \"\$1/usr/local/sbin/\" && chmod 0755 \"\$1/usr/local/sbin/asyncdemo-vm-boot\""
   --customize-hook="cp '$here/rootfs/asyncdemo-vm-setup.service' '$here/rootfs/asyncdemo-vm-phase.service' \"\$1/etc/systemd/system/\""
   --customize-hook='chroot "$1" systemctl enable asyncdemo-vm-setup.service asyncdemo-vm-phase.service'
+  --customize-hook='chroot "$1" systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true'
   # Quiet and lean: no gettys or timers competing for an emulated CPU.
   --customize-hook='chroot "$1" systemctl mask getty.target serial-getty@ttyS0.service serial-getty@ttyAMA0.service apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer dpkg-db-backup.timer >/dev/null 2>&1 || true'
   --customize-hook='printf "/dev/vda / ext4 defaults 0 1\n" > "$1/etc/fstab"; echo asyncdemo-vm > "$1/etc/hostname"; printf "127.0.0.1 localhost\n127.0.1.1 asyncdemo-vm\n" > "$1/etc/hosts"'
