@@ -17,7 +17,7 @@ export interface LedChoice {
 
 export interface SelectOptions {
   readonly logger: Logger;
-  /** The environment of child processes (gpioset): without the sd_notify variables. */
+  /** The environment of child processes (the character device's helper): without the sd_notify variables. */
   readonly childEnv: Readonly<Record<string, string>>;
   readonly sysfsRoot?: string;
   readonly devDir?: string;

@@ -52,7 +52,7 @@ function recordingNotifier(events: string[], onStopping?: () => void): Notifier 
   };
 }
 
-/** An LED whose release never ends, like a gpioset that ignores SIGTERM. */
+/** An LED whose release never ends, like a helper process that hangs. */
 function hangingBackend(events: string[]): LedBackend {
   return {
     name: 'chardev',
