@@ -296,6 +296,49 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     }
   });
 
+  it('any number of manual restarts work (12 in a row), and a crash loop is still stopped', async (t: TestContext) => {
+    writeConfig('tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: tick}, {sleep: 200ms}]}\n');
+    ok(['systemctl', 'reset-failed', 'asyncdemo']);
+    for (let i = 0; i < 12; i++) {
+      const result = run(['systemctl', 'restart', 'asyncdemo'], { timeoutMs: 60_000 });
+      assert.equal(result.code, 0, `restart ${i + 1}: ${result.stderr}`);
+    }
+    assert.equal(show('ActiveState'), 'active');
+    writeDropIn('[Service]\nRestartSec=1\n');
+    try {
+      writeConfig('tasks:\n  boom:\n    autostart: true\n    steps: [{crash: on purpose}]\n');
+      run(['systemctl', 'restart', 'asyncdemo'], { timeoutMs: 60_000 });
+      await poll(() => (show('ActiveState') === 'failed' && show('Result') === 'start-limit-hit' ? true : undefined), 120_000, 'the crash loop stopped by the start limit', 500);
+      const restarts = Number(show('NRestarts'));
+      t.diagnostic(`systemd ${sh('systemctl --version | head -n1').trim()}: crash loop stopped after ${restarts} restarts`);
+      assert.ok(restarts >= 3 && restarts <= 5, `NRestarts ${restarts}`);
+    } finally {
+      writeDropIn(undefined);
+      ok(['systemctl', 'reset-failed', 'asyncdemo']);
+    }
+  });
+
+  it('a user in adm runs asyncdemo status without sudo: the running service, its PID and config', async (t: TestContext) => {
+    writeConfig('tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: tick}, {sleep: 200ms}]}\n');
+    restart();
+    run(['useradd', '--create-home', '--groups', 'adm', 'owner']);
+    try {
+      const pid = show('MainPID');
+      const status = await poll(() => {
+        const result = run(['runuser', '-u', 'owner', '--', '/usr/local/bin/asyncdemo', 'status']);
+        return result.code === 0 && result.stdout.includes('ticker[') ? result : undefined;
+      }, 30_000, 'asyncdemo status as a user in adm', 500);
+      assert.match(status.stdout, new RegExp(`^asyncdemo: +running \\(pid ${pid}\\), up `, 'm'));
+      assert.match(status.stdout, /^config: +\/etc\/asyncdemo\/config\.yaml, loaded /m);
+      t.diagnostic(`owner@guest$ asyncdemo status\n${status.stdout}`);
+      stop();
+      const stopped = run(['runuser', '-u', 'owner', '--', '/usr/local/bin/asyncdemo', 'status']);
+      assert.equal(stopped.code, 3, stopped.stdout + stopped.stderr);
+    } finally {
+      run(['userdel', '--remove', 'owner']);
+    }
+  });
+
   it('journalctl -p warning shows the warnings and none of the info lines', async () => {
     writeConfig('tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: info tick}, {sleep: 200ms}]}\n  warner: {autostart: true, steps: [{log: a warning for the journal, level: warn}]}\n');
     const cursor = journalCursor();
