@@ -6,7 +6,8 @@ import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
 import { listGpioDevices, pythonVersion } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
-import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
+import { GPIO_GROUP_FIX } from './led/permissions.js';
+import { loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
 
 /** One line of the report. */

@@ -23,8 +23,8 @@ export interface TaskRun {
   stopBy: string | undefined;
 }
 
-/** What a worker may ask of the scheduler, and what it runs with: one, shared by every task. */
-export interface WorkerEnv {
+/** The scheduler's callbacks a worker calls, and the clock and logger it runs with: one, shared by every task. */
+export interface TaskCallbacks {
   readonly clock: Clock;
   /** Step lines carry `{task, step}`, which the console renders as `task[step]`. */
   readonly logger: Logger;
@@ -69,9 +69,9 @@ export interface RunOptions {
  *
  * A run that was cancelled before its first turn runs no step at all.
  */
-export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
+export async function runTask(run: TaskRun, callbacks: TaskCallbacks, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
   // One async function per run and no wrapper around it: each suspended one costs memory.
-  const { clock, logger } = env;
+  const { clock, logger } = callbacks;
   const { def, led } = run;
   const { signal } = run.controller;
   // Made at the first sleep: a task that never sleeps need not listen to its signal.
@@ -94,7 +94,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
         run.step = index;
         const step = steps[index] as Step;
         led?.stepStarted(step);
-        const slowMs = env.slowStepMs();
+        const slowMs = callbacks.slowStepMs();
         const started = slowMs === undefined ? 0 : clock.now();
         let wait: Promise<void> | undefined;
         switch (step.kind) {
@@ -109,16 +109,16 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
             break;
           }
           case 'spawn':
-            env.spawn(step.task, `${name}[${index}]`);
+            callbacks.spawn(step.task, `${name}[${index}]`);
             break;
           case 'cancel':
-            env.cancel(step.task, `${name}[${index}]`);
+            callbacks.cancel(step.task, `${name}[${index}]`);
             break;
           case 'stop':
             logger.info({ task: name, step: index }, 'stop: stopping the daemon');
             run.stopBy = `${name}[${index}]`;
             led?.stepEnded(step);
-            env.stepDone();
+            callbacks.stepDone();
             return (outcome = 'stopped');
           case 'busy': {
             const until = clock.now() + step.ms;
@@ -130,13 +130,13 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
           case 'fail':
             throw new TaskFailedError(step.message);
           case 'crash':
-            env.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
+            callbacks.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
             break;
         }
         if (slowMs !== undefined) {
           const took = clock.now() - started;
           if (took > slowMs) {
-            env.slowStep(`${name}[${index}]`, took);
+            callbacks.slowStep(`${name}[${index}]`, took);
             logger.warn(
               { task: name, step: index, durationMs: Math.round(took * 10) / 10 },
               `slow step: ${describeStep(step)} held the event loop for ${formatDuration(took)} (threshold ${slowMs}ms)`,
@@ -145,7 +145,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
         }
         if (wait !== undefined) await wait;
         led?.stepEnded(step);
-        env.stepDone();
+        callbacks.stepDone();
       }
     }
     return (outcome = 'done');
@@ -159,7 +159,7 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
     sleeper?.close();
     run.step = index;
     led?.taskEnded();
-    env.ended(run, outcome);
+    callbacks.ended(run, outcome);
   }
 }
 

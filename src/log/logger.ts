@@ -6,7 +6,6 @@ import { createConsoleSink } from './console-sink.js';
 import { describeError, type CloseResult, type LogFileWriter } from './file-writer.js';
 import { LogDirectoryError, openLogFiles } from './files.js';
 import { isJournalStream } from './journal.js';
-import { lowerLevel } from './levels.js';
 import { ClockJumpWatch, describeDuration, systemLogClock, type LogClock } from './log-clock.js';
 
 export type Logger = pino.Logger;
@@ -191,4 +190,10 @@ function watchWallClock(streams: pino.MultiStreamRes, clock: LogClock, jumped: (
     }
     write.call(this, data);
   };
+}
+
+/** The more verbose of two levels: the root logger must let through what either destination wants. */
+function lowerLevel(a: LogLevel, b: LogLevel): LogLevel {
+  const { values } = pino.levels;
+  return (values[a] ?? 0) <= (values[b] ?? 0) ? a : b;
 }
