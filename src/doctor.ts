@@ -6,7 +6,8 @@ import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
 import { listGpioDevices, pythonVersion } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
-import { GPIO_GROUP_FIX, loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
+import { GPIO_GROUP_FIX } from './led/permissions.js';
+import { loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
 
 /** One line of the report. */
@@ -211,81 +212,90 @@ function systemdCheck(probes: DoctorProbes): Check {
   };
 }
 
+type LedSettings = Config['settings']['led'];
+
 function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
-  const checks: Check[] = [];
   const led = config?.settings.led;
-  const pin = led?.pin ?? 17;
+  return [...sysfsChecks(probes, led), ...chardevChecks(probes), gpioGroupCheck(probes), ...(led === undefined ? [] : [ledChoiceCheck(probes, led)])];
+}
+
+/** The header's controller and the pin's sysfs number, and whether onoff is there to drive it. */
+function sysfsChecks(probes: DoctorProbes, led: LedSettings | undefined): Check[] {
   const root = probes.sysfsRoot ?? SYSFS_GPIO;
-
-  if (existsSync(`${root}/export`)) {
-    const chips = readGpioChips(root);
-    const header = findHeaderChip(chips);
-    const listed = chips.map((c) => `${c.name} ${c.label} base ${c.base}`).join(', ') || 'no chips';
-    if (header !== undefined) {
-      let number: string;
-      try {
-        number = `BCM ${pin} is GPIO ${sysfsNumber(pin, header)}`;
-      } catch (error) {
-        number = (error as Error).message;
-      }
-      checks.push({ ok: true, required: false, text: `sysfs GPIO: ${header.label} at base ${header.base}: ${number} (chips: ${listed})` });
-    } else if (led?.sysfsBase !== null && led?.sysfsBase !== undefined) {
-      checks.push({ ok: true, required: false, text: `sysfs GPIO: led.sysfsBase ${led.sysfsBase}: BCM ${pin} is GPIO ${led.sysfsBase + pin} (chips: ${listed})` });
-    } else {
-      checks.push({ ok: false, required: false, text: `sysfs GPIO: no Raspberry Pi GPIO controller (chips: ${listed})`, fix: 'set led.sysfsBase to the sysfs number of BCM 0 for this board' });
-    }
-    const onoff = (probes.loadOnoff ?? loadOnoff)();
-    checks.push(
-      onoff !== undefined
-        ? { ok: true, required: false, text: 'onoff (sysfs GPIO) is installed' }
-        : { ok: false, required: false, text: 'onoff (sysfs GPIO) is not installed: its native part did not build', fix: 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory' },
-    );
-  } else {
-    checks.push({ ok: false, required: false, text: `sysfs GPIO: ${root} is missing (not a Raspberry Pi, or Raspberry Pi OS trixie, which has only the character devices)`, fix: 'nothing to do on trixie: led.backend auto uses the character device' });
+  if (!existsSync(`${root}/export`)) {
+    return [{ ok: false, required: false, text: `sysfs GPIO: ${root} is missing (not a Raspberry Pi, or Raspberry Pi OS trixie, which has only the character devices)`, fix: 'nothing to do on trixie: led.backend auto uses the character device' }];
   }
+  const checks: Check[] = [];
+  const pin = led?.pin ?? 17;
+  const chips = readGpioChips(root);
+  const header = findHeaderChip(chips);
+  const listed = chips.map((c) => `${c.name} ${c.label} base ${c.base}`).join(', ') || 'no chips';
+  if (header !== undefined) {
+    let number: string;
+    try {
+      number = `BCM ${pin} is GPIO ${sysfsNumber(pin, header)}`;
+    } catch (error) {
+      number = (error as Error).message;
+    }
+    checks.push({ ok: true, required: false, text: `sysfs GPIO: ${header.label} at base ${header.base}: ${number} (chips: ${listed})` });
+  } else if (led?.sysfsBase !== null && led?.sysfsBase !== undefined) {
+    checks.push({ ok: true, required: false, text: `sysfs GPIO: led.sysfsBase ${led.sysfsBase}: BCM ${pin} is GPIO ${led.sysfsBase + pin} (chips: ${listed})` });
+  } else {
+    checks.push({ ok: false, required: false, text: `sysfs GPIO: no Raspberry Pi GPIO controller (chips: ${listed})`, fix: 'set led.sysfsBase to the sysfs number of BCM 0 for this board' });
+  }
+  const onoff = (probes.loadOnoff ?? loadOnoff)();
+  checks.push(
+    onoff !== undefined
+      ? { ok: true, required: false, text: 'onoff (sysfs GPIO) is installed' }
+      : { ok: false, required: false, text: 'onoff (sysfs GPIO) is not installed: its native part did not build', fix: 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory' },
+  );
+  return checks;
+}
 
+/** The GPIO character devices, and python3, which runs the character-device LED's helper. */
+function chardevChecks(probes: DoctorProbes): Check[] {
   const devDir = probes.devDir ?? '/dev';
   const devices = listGpioDevices(devDir);
   const python = (probes.pythonVersion ?? (() => pythonVersion()))();
-  if (devices.length === 0) {
-    checks.push({ ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' });
-  } else {
-    checks.push({ ok: true, required: false, text: `GPIO character devices: ${devices.map((d) => `${devDir}/${d}`).join(', ')}` });
-  }
-  checks.push(
+  return [
+    devices.length === 0
+      ? { ok: false, required: false, text: `GPIO character devices: none in ${devDir} (not a Raspberry Pi)`, fix: 'run on a Raspberry Pi, or use led.backend: simulated' }
+      : { ok: true, required: false, text: `GPIO character devices: ${devices.map((d) => `${devDir}/${d}`).join(', ')}` },
     python !== undefined
       ? { ok: true, required: false, text: `${python} runs the character-device LED's helper` }
       : { ok: false, required: false, text: 'python3 does not run: the character-device LED backend needs it', fix: 'sudo apt install python3' },
-  );
+  ];
+}
 
+/** Whether the service user (or, for a checkout, this user) may use GPIO through the gpio group. */
+function gpioGroupCheck(probes: DoctorProbes): Check {
   const user = (probes.user ?? currentUser)();
   const groupExists = (probes.gpioGroupExists ?? gpioGroupExists)();
   const service = probes.service;
   if (service !== undefined) {
     // The service's GPIO access is its user's, whoever runs doctor.
     const inGpio = readDatabase('/etc/group').some((fields) => fields[0] === 'gpio' && (fields[3] ?? '').split(',').includes(service.user));
-    checks.push(
-      inGpio
-        ? { ok: true, required: false, text: `the service user ${service.user} is in the gpio group` }
-        : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (scripts/install.sh does it)` },
-    );
-  } else if (user.uid === 0) checks.push({ ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' });
-  else if (user.groups.includes('gpio')) checks.push({ ok: true, required: false, text: 'this user is in the gpio group' });
-  else if (!groupExists) checks.push({ ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'scripts/install.sh creates it and adds the service user' });
-  else checks.push({ ok: false, required: false, text: 'this user is not in the gpio group: GPIO will be refused', fix: GPIO_GROUP_FIX });
-
-  if (led !== undefined) {
-    try {
-      const choice = led.enabled ? probes.chooseLed(led) : undefined;
-      if (choice === undefined) checks.push({ ok: true, required: false, text: 'LED: disabled (led.enabled: false)' });
-      else if (!choice.fellBack) checks.push({ ok: true, required: false, text: choice.line });
-      else checks.push({ ok: false, required: false, text: choice.line, fix: 'the fixes are in the line; or set led.backend: simulated when a simulated LED is what you want' });
-    } catch (error) {
-      if (!(error instanceof GpioUnavailableError)) throw error;
-      checks.push({ ok: false, required: true, text: error.message, fix: error.fix });
-    }
+    return inGpio
+      ? { ok: true, required: false, text: `the service user ${service.user} is in the gpio group` }
+      : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (scripts/install.sh does it)` };
   }
-  return checks;
+  if (user.uid === 0) return { ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' };
+  if (user.groups.includes('gpio')) return { ok: true, required: false, text: 'this user is in the gpio group' };
+  if (!groupExists) return { ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'scripts/install.sh creates it and adds the service user' };
+  return { ok: false, required: false, text: 'this user is not in the gpio group: GPIO will be refused', fix: GPIO_GROUP_FIX };
+}
+
+/** The LED the daemon would pick with this config; a configured pin it cannot have fails doctor. */
+function ledChoiceCheck(probes: DoctorProbes, led: LedSettings): Check {
+  try {
+    const choice = led.enabled ? probes.chooseLed(led) : undefined;
+    if (choice === undefined) return { ok: true, required: false, text: 'LED: disabled (led.enabled: false)' };
+    if (!choice.fellBack) return { ok: true, required: false, text: choice.line };
+    return { ok: false, required: false, text: choice.line, fix: 'the fixes are in the line; or set led.backend: simulated when a simulated LED is what you want' };
+  } catch (error) {
+    if (!(error instanceof GpioUnavailableError)) throw error;
+    return { ok: false, required: true, text: error.message, fix: error.fix };
+  }
 }
 
 function currentUser(): { uid: number; name?: string; groups: readonly string[] } {

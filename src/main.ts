@@ -26,8 +26,8 @@ import { readServiceView, serviceDirectory, type ServiceView } from './service-v
 import { listenToProcess } from './signals.js';
 import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedStatus } from './status-file.js';
 import type { Notifier } from './systemd/notifier.js';
-import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix } from './systemd/sd-notify.js';
-import { nodeTimers } from './timers.js';
+import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix, type SdNotifierOptions } from './systemd/sd-notify.js';
+import { nodeTimers, type Timers } from './timers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -203,28 +203,65 @@ function output(text: string): number {
 
 async function run(flag: string | undefined, env: Env): Promise<number> {
   const { file } = resolveConfigPath(flag, env, shippedConfig);
-  const timers = nodeTimers;
-  const clock = createSystemClock(timers);
-  const stdoutIsTTY = stdoutIsTerminal();
-  const notifierOptions = { env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n, fix: bindingFix };
+  const startup: Startup = {
+    file,
+    env,
+    timers: nodeTimers,
+    stdoutIsTTY: stdoutIsTerminal(),
+    notifierOptions: { env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n, fix: bindingFix },
+  };
   let config: Config;
   try {
     config = loadConfig({ file, env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Through the logger, so the reason is in the log files as well as on the console and in the journal.
-    const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, clock: logClockOn(timers) });
-    logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
-    try {
-      // systemctl status shows why it did not start.
-      createSdNotifier(notifierOptions).status(`invalid config ${file}; see the log`);
-    } catch (missing) {
-      if (!(missing instanceof SdNotifyMissingError)) throw missing;
-    }
-    await logging.close();
-    return ExitCode.config;
+    return refuseConfig(startup, error);
   }
+  const opened = await openOutsideWorld(startup, config);
+  if (typeof opened === 'number') return opened;
+  const { daemon, status } = wireDaemon(startup, config, opened);
+  daemon.start();
+  // The stop finishes the log files itself, within its deadline.
+  const code = await daemon.finished;
+  status?.withdraw();
+  return code;
+}
 
+/** What `run` starts from: the config file, the environment and the timers every part shares. */
+interface Startup {
+  readonly file: string;
+  readonly env: Env;
+  readonly timers: Timers;
+  readonly stdoutIsTTY: boolean;
+  readonly notifierOptions: SdNotifierOptions;
+}
+
+/** The config cannot be used: say why through the logger, so the reason is in the log files as well as on the console and in the journal. */
+async function refuseConfig({ file, env, timers, stdoutIsTTY, notifierOptions }: Startup, error: ConfigError): Promise<number> {
+  const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, clock: logClockOn(timers) });
+  logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
+  try {
+    // systemctl status shows why it did not start.
+    createSdNotifier(notifierOptions).status(`invalid config ${file}; see the log`);
+  } catch (missing) {
+    if (!(missing instanceof SdNotifyMissingError)) throw missing;
+  }
+  await logging.close();
+  return ExitCode.config;
+}
+
+type OpenLedBackend = (led: Config['settings']['led']) => Promise<LedBackend | undefined>;
+
+/** The logger, the notifier and the LED, opened in that order so the first can report on the others. */
+interface OutsideWorld {
+  readonly logging: Logging;
+  readonly notifier: Notifier;
+  readonly openLedBackend: OpenLedBackend;
+  readonly ledBackend: LedBackend | undefined;
+}
+
+/** Opens what the daemon talks to, or returns the exit code of the first that cannot be opened (after logging why). */
+async function openOutsideWorld({ env, timers, stdoutIsTTY, notifierOptions }: Startup, config: Config): Promise<OutsideWorld | number> {
   const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, clock: logClockOn(timers) });
   const { logger } = logging;
   let notifier: Notifier;
@@ -237,7 +274,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     await logging.close();
     return ExitCode.unavailable;
   }
-  const openLedBackend = async (led: Config['settings']['led']): Promise<LedBackend | undefined> => {
+  const openLedBackend: OpenLedBackend = async (led) => {
     const choice = selectLedBackend(led, { logger, childEnv: childEnv(env) });
     if (choice.fellBack) logger.warn(choice.line);
     else logger.info(choice.line);
@@ -252,13 +289,19 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
     await logging.close();
     return ExitCode.failure;
   }
+  return { logging, notifier, openLedBackend, ledBackend };
+}
+
+/** Creates the daemon from what was opened and hands it the process's signals and error events. */
+function wireDaemon({ file, env, timers }: Startup, config: Config, { logging, notifier, openLedBackend, ledBackend }: OutsideWorld): { daemon: Daemon; status: ReturnType<typeof statusPublisher> } {
+  const { logger } = logging;
   const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`));
   const status = statusPublisher(env, config, leds, logger);
   const daemon = new Daemon({
     config,
     reloadConfig: () => loadConfig({ file, env }),
     logging,
-    clock,
+    clock: createSystemClock(timers),
     timers,
     leds,
     openLedBackend,
@@ -274,12 +317,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   // Node prints warnings to stderr by itself; they go through the logger instead.
   process.removeAllListeners('warning');
   listenToProcess(process, createProcessHandlers({ daemon, logging, leds, timers, exit: (code) => exit(logging, code) }));
-
-  daemon.start();
-  // The stop finishes the log files itself, within its deadline.
-  const code = await daemon.finished;
-  status?.withdraw();
-  return code;
+  return { daemon, status };
 }
 
 /**

@@ -3,11 +3,11 @@ import { sameTask, type TaskDef, type TaskTable } from './config/tasks.js';
 import { TaskCancelledError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
-import { describeStep, runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from './worker.js';
+import { describeStep, runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from './worker.js';
 
 export interface SchedulerOptions {
   readonly clock: Clock;
-  /** The root logger; each task logs through its own child. */
+  /** The root logger; task lines carry `{task, step}` rather than a child's bindings. */
   readonly logger: Logger;
   /** The LED of a task, if its steps drive one. */
   readonly ledFor?: (task: TaskDef) => TaskLed | undefined;
@@ -57,12 +57,12 @@ export class Scheduler {
   #lastSlowStep: string | undefined;
   #closed = false;
   /** Shared by every task: per-task closures would cost memory ten thousand times over. */
-  readonly #env: WorkerEnv;
+  readonly #callbacks: TaskCallbacks;
 
   constructor(tasks: TaskTable, options: SchedulerOptions) {
     this.#tasks = tasks;
     this.#options = options;
-    this.#env = {
+    this.#callbacks = {
       clock: options.clock,
       logger: options.logger,
       slowStepMs: () => this.#slowStepMs,
@@ -177,7 +177,7 @@ export class Scheduler {
   #start(def: TaskDef, by: string, nextTurn: boolean): void {
     const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stopBy: undefined } as Entry;
     this.#running.set(def.name, entry);
-    entry.done = runTask(entry, this.#env, { nextTurn, by });
+    entry.done = runTask(entry, this.#callbacks, { nextTurn, by });
   }
 
   #ended(entry: Entry, outcome: TaskOutcome): void {

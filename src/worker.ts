@@ -23,8 +23,8 @@ export interface TaskRun {
   stopBy: string | undefined;
 }
 
-/** What a worker may ask of the scheduler, and what it runs with: one, shared by every task. */
-export interface WorkerEnv {
+/** The scheduler's callbacks a worker calls, and the clock and logger it runs with: one, shared by every task. */
+export interface TaskCallbacks {
   readonly clock: Clock;
   /** Step lines carry `{task, step}`, which the console renders as `task[step]`. */
   readonly logger: Logger;
@@ -69,9 +69,9 @@ export interface RunOptions {
  *
  * A run that was cancelled before its first turn runs no step at all.
  */
-export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
+export async function runTask(run: TaskRun, callbacks: TaskCallbacks, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
   // One async function per run and no wrapper around it: each suspended one costs memory.
-  const { clock, logger } = env;
+  const { clock, logger } = callbacks;
   const { def, led } = run;
   const { signal } = run.controller;
   // Made at the first sleep: a task that never sleeps need not listen to its signal.
@@ -94,58 +94,21 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
         run.step = index;
         const step = steps[index] as Step;
         led?.stepStarted(step);
-        const slowMs = env.slowStepMs();
+        const slowMs = callbacks.slowStepMs();
         const started = slowMs === undefined ? 0 : clock.now();
         let wait: Promise<void> | undefined;
-        switch (step.kind) {
-          case 'log':
-            logger[step.level]({ task: name, step: index }, step.message);
-            break;
-          case 'sleep': {
-            deadline += step.ms;
-            const now = clock.now();
-            if (now - deadline > step.ms) deadline = now + step.ms;
-            wait = (sleeper ??= clock.sleeper(signal)).until(deadline);
-            break;
-          }
-          case 'spawn':
-            env.spawn(step.task, `${name}[${index}]`);
-            break;
-          case 'cancel':
-            env.cancel(step.task, `${name}[${index}]`);
-            break;
-          case 'stop':
-            logger.info({ task: name, step: index }, 'stop: stopping the daemon');
-            run.stopBy = `${name}[${index}]`;
-            led?.stepEnded(step);
-            env.stepDone();
-            return (outcome = 'stopped');
-          case 'busy': {
-            const until = clock.now() + step.ms;
-            while (clock.now() < until) {
-              // Holding the event loop on purpose: this step demonstrates debug mode.
-            }
-            break;
-          }
-          case 'fail':
-            throw new TaskFailedError(step.message);
-          case 'crash':
-            env.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
-            break;
+        if (step.kind === 'sleep') {
+          deadline = nextDeadline(deadline, step.ms, clock.now());
+          wait = (sleeper ??= clock.sleeper(signal)).until(deadline);
+        } else if (takeStep(run, callbacks, step, index) === 'stop') {
+          led?.stepEnded(step);
+          callbacks.stepDone();
+          return (outcome = 'stopped');
         }
-        if (slowMs !== undefined) {
-          const took = clock.now() - started;
-          if (took > slowMs) {
-            env.slowStep(`${name}[${index}]`, took);
-            logger.warn(
-              { task: name, step: index, durationMs: Math.round(took * 10) / 10 },
-              `slow step: ${describeStep(step)} held the event loop for ${formatDuration(took)} (threshold ${slowMs}ms)`,
-            );
-          }
-        }
+        if (slowMs !== undefined) reportIfSlow(callbacks, name, index, step, clock.now() - started, slowMs);
         if (wait !== undefined) await wait;
         led?.stepEnded(step);
-        env.stepDone();
+        callbacks.stepDone();
       }
     }
     return (outcome = 'done');
@@ -159,8 +122,64 @@ export async function runTask(run: TaskRun, env: WorkerEnv, { nextTurn, by }: Ru
     sleeper?.close();
     run.step = index;
     led?.taskEnded();
-    env.ended(run, outcome);
+    callbacks.ended(run, outcome);
   }
+}
+
+/**
+ * The deadline of a sleep: `ms` after the last one, so a periodic task keeps
+ * its schedule; from now if it woke more than a whole sleep late.
+ */
+function nextDeadline(last: number, ms: number, now: number): number {
+  const deadline = last + ms;
+  return now - deadline > ms ? now + ms : deadline;
+}
+
+/**
+ * Does what a step other than `sleep` does, synchronously (the task's sleeps
+ * and deadlines stay in {@link runTask}). Returns `'stop'` for a `stop` step,
+ * which ends the run.
+ */
+function takeStep(run: TaskRun, callbacks: TaskCallbacks, step: Exclude<Step, { kind: 'sleep' }>, index: number): 'stop' | undefined {
+  const { clock, logger } = callbacks;
+  const { name } = run.def;
+  switch (step.kind) {
+    case 'log':
+      logger[step.level]({ task: name, step: index }, step.message);
+      return undefined;
+    case 'spawn':
+      callbacks.spawn(step.task, `${name}[${index}]`);
+      return undefined;
+    case 'cancel':
+      callbacks.cancel(step.task, `${name}[${index}]`);
+      return undefined;
+    case 'stop':
+      logger.info({ task: name, step: index }, 'stop: stopping the daemon');
+      run.stopBy = `${name}[${index}]`;
+      return 'stop';
+    case 'busy': {
+      const until = clock.now() + step.ms;
+      while (clock.now() < until) {
+        // Holding the event loop on purpose: this step demonstrates debug mode.
+      }
+      return undefined;
+    }
+    case 'fail':
+      throw new TaskFailedError(step.message);
+    case 'crash':
+      callbacks.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
+      return undefined;
+  }
+}
+
+/** Debug mode: a step whose synchronous part held the event loop longer than `slowMs` is logged and counted. */
+function reportIfSlow(callbacks: TaskCallbacks, task: string, index: number, step: Step, took: number, slowMs: number): void {
+  if (took <= slowMs) return;
+  callbacks.slowStep(`${task}[${index}]`, took);
+  callbacks.logger.warn(
+    { task, step: index, durationMs: Math.round(took * 10) / 10 },
+    `slow step: ${describeStep(step)} held the event loop for ${formatDuration(took)} (threshold ${slowMs}ms)`,
+  );
 }
 
 function cancelled(logger: Logger, task: string, index: number, signal: AbortSignal): 'cancelled' {

@@ -175,6 +175,21 @@ function readStep(raw: unknown, at: readonly Segment[], names: ReadonlySet<strin
     issues.add({ at, reason: `a step is a mapping with one of ${STEP_KINDS.join(', ')}`, got: { value: raw } });
     return undefined;
   }
+  const kind = readStepKind(raw, at, issues);
+  if (kind === undefined) return undefined;
+  // Unknown keys beside a valid kind are reported, but do not make the step itself invalid.
+  const before = issues.count;
+  const led = readStepLed(raw, at, issues);
+  if (raw['level'] !== undefined && kind !== 'log') {
+    issues.add({ at: [...at, 'level'], reason: 'only a log step has a level' });
+  }
+  const step = readStepValue(kind, raw, at, names, issues);
+  if (step === undefined || issues.count > before) return undefined;
+  return led === undefined ? step : { ...step, led };
+}
+
+/** The one kind a step has (`log`, `sleep`, ...); reports unknown keys, and none or more than one kind. */
+function readStepKind(raw: Record<string, unknown>, at: readonly Segment[], issues: Issues): StepKind | undefined {
   const keys = Object.keys(raw);
   const kinds = keys.filter((k): k is StepKind => (STEP_KINDS as readonly string[]).includes(k));
   const unknown = keys.filter((k) => !kinds.includes(k as StepKind) && !(STEP_MODIFIERS as readonly string[]).includes(k));
@@ -187,20 +202,21 @@ function readStep(raw: unknown, at: readonly Segment[], names: ReadonlySet<strin
     issues.add({ at, reason: `a step has exactly one of ${STEP_KINDS.join(', ')}; this one has ${got}` });
     return undefined;
   }
-  const before = issues.count;
+  return kind;
+}
+
+function readStepLed(raw: Record<string, unknown>, at: readonly Segment[], issues: Issues): LedMode | undefined {
+  const led = raw['led'];
+  if (led === undefined) return undefined;
+  if (isLedMode(led)) return led;
+  issues.add({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}`, got: { value: led } });
+  return undefined;
+}
+
+/** The step its kind's value makes: a message, a duration, a task's name or `true`. */
+function readStepValue(kind: StepKind, raw: Record<string, unknown>, at: readonly Segment[], names: ReadonlySet<string>, issues: Issues): Step | undefined {
   const value = raw[kind];
   const here = [...at, kind];
-
-  let led: LedMode | undefined;
-  if (raw['led'] !== undefined) {
-    if (isLedMode(raw['led'])) led = raw['led'];
-    else issues.add({ at: [...at, 'led'], reason: `must be one of ${LED_MODES.join(', ')}`, got: { value: raw['led'] } });
-  }
-  if (raw['level'] !== undefined && kind !== 'log') {
-    issues.add({ at: [...at, 'level'], reason: 'only a log step has a level' });
-  }
-
-  let step: Step | undefined;
   switch (kind) {
     case 'log': {
       const level = raw['level'] ?? 'info';
@@ -208,43 +224,45 @@ function readStep(raw: unknown, at: readonly Segment[], names: ReadonlySet<strin
         issues.add({ at: [...at, 'level'], reason: `must be one of ${LOG_LEVELS.join(', ')}`, got: { value: level } });
       }
       const message = readText(value, here, issues);
-      if (message !== undefined) step = { kind, message, level: level as LogLevel };
-      break;
+      return message === undefined ? undefined : { kind, message, level: level as LogLevel };
     }
     case 'fail':
     case 'crash': {
       const message = readText(value, here, issues);
-      if (message !== undefined) step = { kind, message };
-      break;
+      return message === undefined ? undefined : { kind, message };
     }
     case 'sleep':
     case 'busy': {
       const ms = parseDuration(value);
-      if (typeof ms === 'number') step = { kind, ms };
-      else issues.add({ at: here, reason: ms.reason, got: { value } });
-      break;
+      if (typeof ms === 'number') return { kind, ms };
+      issues.add({ at: here, reason: ms.reason, got: { value } });
+      return undefined;
     }
     case 'spawn':
     case 'cancel': {
-      if (typeof value !== 'string' || value === '') {
-        issues.add({ at: here, reason: 'must name a task', got: { value } });
-      } else if (!names.has(value)) {
-        const near = nearest(value, [...names]);
-        const hint = near === undefined ? `the tasks are ${listNames([...names])}` : `did you mean ${near}?`;
-        issues.add({ at: here, reason: `no task named ${JSON.stringify(shorten(value))}; ${hint}` });
-      } else {
-        step = { kind, task: value };
-      }
-      break;
+      const task = readTaskName(value, here, names, issues);
+      return task === undefined ? undefined : { kind, task };
     }
-    case 'stop': {
-      if (value !== true) issues.add({ at: here, reason: 'must be true', got: { value } });
-      else step = { kind };
-      break;
-    }
+    case 'stop':
+      if (value === true) return { kind };
+      issues.add({ at: here, reason: 'must be true', got: { value } });
+      return undefined;
   }
-  if (step === undefined || issues.count > before) return undefined;
-  return led === undefined ? step : { ...step, led };
+}
+
+/** The task a `spawn` or `cancel` step names, which must be one of the config's. */
+function readTaskName(value: unknown, at: readonly Segment[], names: ReadonlySet<string>, issues: Issues): string | undefined {
+  if (typeof value !== 'string' || value === '') {
+    issues.add({ at, reason: 'must name a task', got: { value } });
+    return undefined;
+  }
+  if (!names.has(value)) {
+    const near = nearest(value, [...names]);
+    const hint = near === undefined ? `the tasks are ${listNames([...names])}` : `did you mean ${near}?`;
+    issues.add({ at, reason: `no task named ${JSON.stringify(shorten(value))}; ${hint}` });
+    return undefined;
+  }
+  return value;
 }
 
 /** `a, b, c`, or the first ten and how many more: a config may hold thousands of tasks. */

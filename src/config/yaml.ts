@@ -194,80 +194,99 @@ function written(event: Event, text: string): string | undefined {
 function findPlaces(events: readonly Event[], text: string, lines: LineIndex, paths: readonly (readonly Segment[])[]): ReadonlyMap<string, Place> {
   const wanted = new Set<string>();
   for (const path of paths) for (let i = 0; i <= path.length; i++) wanted.add(pathKey(path.slice(0, i)));
-  const places = new Map<string, Place>();
+  const walk = new PlaceWalk(text, lines, wanted);
+  for (const event of events) walk.take(event);
+  return walk.places;
+}
 
-  interface Frame {
-    readonly kind: 'mapping' | 'sequence' | 'skip';
-    readonly at: readonly Segment[];
-    /** In a mapping: the key whose value comes next, or undefined when a key comes next. */
-    key: string | undefined;
-    /** Where that key is written. */
-    keyPosition: number;
-    index: number;
+/** A mapping or list the walk is in; `skip` for one that holds nothing asked for. */
+interface Frame {
+  readonly kind: 'mapping' | 'sequence' | 'skip';
+  readonly at: readonly Segment[];
+  /** In a mapping: the key whose value comes next, or undefined when a key comes next. */
+  key: string | undefined;
+  /** Where that key is written. */
+  keyPosition: number;
+  index: number;
+}
+
+const skipFrame = (): Frame => ({ kind: 'skip', at: [], key: undefined, keyPosition: 0, index: 0 });
+
+/** {@link findPlaces}'s walk: the mappings and lists it is in, and the places found so far. */
+class PlaceWalk {
+  readonly places = new Map<string, Place>();
+  readonly #text: string;
+  readonly #lines: LineIndex;
+  readonly #wanted: ReadonlySet<string>;
+  readonly #stack: Frame[] = [];
+  #documents = 0;
+
+  constructor(text: string, lines: LineIndex, wanted: ReadonlySet<string>) {
+    this.#text = text;
+    this.#lines = lines;
+    this.#wanted = wanted;
   }
-  const stack: Frame[] = [];
-  let documents = 0;
+
+  take(event: Event): void {
+    const top = this.#stack.at(-1);
+    switch (event.type) {
+      case EVENT_ID.DOCUMENT:
+        this.#documents++;
+        break;
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE:
+        this.#stack.push(this.#enter(event, top));
+        break;
+      case EVENT_ID.SCALAR:
+      case EVENT_ID.ALIAS: {
+        if (top?.kind === 'mapping' && top.key === undefined) {
+          top.key = event.type === EVENT_ID.SCALAR ? getScalarValue(this.#text, event) : '\0';
+          top.keyPosition = startOf(event, this.#text) ?? 0;
+          break;
+        }
+        const path = this.#nextPath(top);
+        if (path !== undefined) this.#record(path.at, path.position, event);
+        break;
+      }
+      case EVENT_ID.POP:
+        if (top !== undefined) this.#stack.pop();
+        break;
+    }
+  }
+
+  /** The frame of a mapping or list that starts inside `top`. */
+  #enter(event: Event, top: Frame | undefined): Frame {
+    if (top?.kind === 'mapping' && top.key === undefined) {
+      // A mapping or list as a key: nothing of ours lives under one.
+      top.key = '\0';
+      return skipFrame();
+    }
+    const path = this.#nextPath(top);
+    if (path === undefined) return skipFrame();
+    this.#record(path.at, path.position, event);
+    return { kind: event.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence', at: path.at, key: undefined, keyPosition: 0, index: 0 };
+  }
+
   /** The path of the value that comes next in `frame` (consuming its key or index), or undefined if it is not wanted. */
-  const nextPath = (frame: Frame | undefined): { at: readonly Segment[]; position: number | undefined } | undefined => {
-    if (frame === undefined) return documents === 1 ? { at: [], position: undefined } : undefined;
+  #nextPath(frame: Frame | undefined): { at: readonly Segment[]; position: number | undefined } | undefined {
+    if (frame === undefined) return this.#documents === 1 ? { at: [], position: undefined } : undefined;
     if (frame.kind === 'skip') return undefined;
     if (frame.kind === 'sequence') {
       const at = [...frame.at, frame.index++];
-      return wanted.has(pathKey(at)) ? { at, position: undefined } : undefined;
+      return this.#wanted.has(pathKey(at)) ? { at, position: undefined } : undefined;
     }
     const key = frame.key;
     frame.key = undefined;
     if (key === undefined) return undefined;
     const at = [...frame.at, key];
-    return wanted.has(pathKey(at)) ? { at, position: frame.keyPosition } : undefined;
-  };
-  const record = (at: readonly Segment[], keyPosition: number | undefined, event: Event): void => {
-    const position = keyPosition ?? startOf(event, text);
-    const k = pathKey(at);
-    if (!places.has(k) && position !== undefined) places.set(k, { line: lines.lineOf(position), written: written(event, text) });
-  };
-
-  for (const event of events) {
-    const top = stack.at(-1);
-    switch (event.type) {
-      case EVENT_ID.DOCUMENT:
-        documents++;
-        break;
-      case EVENT_ID.MAPPING:
-      case EVENT_ID.SEQUENCE: {
-        const kind = event.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence';
-        if (top?.kind === 'mapping' && top.key === undefined) {
-          // A mapping or list as a key: nothing of ours lives under one.
-          top.key = '\0';
-          stack.push({ kind: 'skip', at: [], key: undefined, keyPosition: 0, index: 0 });
-          break;
-        }
-        const path = nextPath(top);
-        if (path === undefined) {
-          stack.push({ kind: 'skip', at: [], key: undefined, keyPosition: 0, index: 0 });
-          break;
-        }
-        record(path.at, path.position, event);
-        stack.push({ kind, at: path.at, key: undefined, keyPosition: 0, index: 0 });
-        break;
-      }
-      case EVENT_ID.SCALAR:
-      case EVENT_ID.ALIAS: {
-        if (top?.kind === 'mapping' && top.key === undefined) {
-          top.key = event.type === EVENT_ID.SCALAR ? getScalarValue(text, event) : '\0';
-          top.keyPosition = startOf(event, text) ?? 0;
-          break;
-        }
-        const path = nextPath(top);
-        if (path !== undefined) record(path.at, path.position, event);
-        break;
-      }
-      case EVENT_ID.POP:
-        if (top !== undefined) stack.pop();
-        break;
-    }
+    return this.#wanted.has(pathKey(at)) ? { at, position: frame.keyPosition } : undefined;
   }
-  return places;
+
+  #record(at: readonly Segment[], keyPosition: number | undefined, event: Event): void {
+    const position = keyPosition ?? startOf(event, this.#text);
+    const k = pathKey(at);
+    if (!this.places.has(k) && position !== undefined) this.places.set(k, { line: this.#lines.lineOf(position), written: written(event, this.#text) });
+  }
 }
 
 /** 1-based line numbers of positions in a text. */

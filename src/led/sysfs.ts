@@ -22,8 +22,6 @@ export function loadOnoff(): OnoffGpioClass | undefined {
   }
 }
 
-export { GPIO_GROUP_FIX } from './permissions.js';
-
 /** Without Raspberry Pi OS's udev rules, sysfs GPIO stays root's: the character device is the way then. */
 const SYSFS_UDEV_FIX = 'sysfs GPIO belongs to root alone without Raspberry Pi OS\'s udev rules: use the character device (led.backend: auto or chardev) and give it to the gpio group (README: GPIO permissions)';
 

@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { levelLabel, syslogPrefix } from './levels.js';
 
 /** How console lines look. `journal`: one line per event with a syslog priority prefix and no time. */
 export type ConsoleStyle = 'journal' | 'pretty' | 'json';
@@ -13,7 +12,6 @@ export interface MetadataDestination {
   lastMsg?: string;
   lastObj?: Record<string, unknown>;
   lastTime?: string;
-  lastLogger?: pino.Logger;
 }
 
 export interface ConsoleOptions {
@@ -43,20 +41,10 @@ const DIM = '\x1b[2m';
  */
 export function createConsoleDestination({ style, fd = 1, colors = false, sink }: ConsoleOptions): MetadataDestination {
   const out = sink ?? pino.destination({ fd, sync: true });
-  const taskOf = new WeakMap<object, string | null>();
-
-  function prefixOf(logger: pino.Logger | undefined, obj: Record<string, unknown> | undefined): string {
-    let task: string | null | undefined = typeof obj?.['task'] === 'string' ? obj['task'] : undefined;
-    if (task === undefined && logger !== undefined) {
-      task = taskOf.get(logger);
-      if (task === undefined) {
-        // bindings() parses JSON; a task's child logger lives as long as the task, so ask once.
-        const bound = logger.bindings()['task'];
-        task = typeof bound === 'string' ? bound : null;
-        taskOf.set(logger, task);
-      }
-    }
-    if (task == null) return '';
+  // Task lines carry `{task, step}` in the record (the daemon makes no child loggers), so the prefix needs no bindings().
+  function prefixOf(obj: Record<string, unknown> | undefined): string {
+    const task = obj?.['task'];
+    if (typeof task !== 'string') return '';
     const step = obj?.['step'];
     return typeof step === 'number' ? `${task}[${step}] ` : `${task}: `;
   }
@@ -70,7 +58,7 @@ export function createConsoleDestination({ style, fd = 1, colors = false, sink }
       }
       const level = this.lastLevel ?? 30;
       const obj = this.lastObj;
-      const text = prefixOf(this.lastLogger, obj) + (this.lastMsg ?? '') + details(obj);
+      const text = prefixOf(obj) + (this.lastMsg ?? '') + details(obj);
       if (style === 'journal') {
         const prefix = syslogPrefix(level);
         // journald splits on newlines; give every line of a stack trace its priority.
@@ -86,6 +74,23 @@ export function createConsoleDestination({ style, fd = 1, colors = false, sink }
     },
   };
   return destination;
+}
+
+/** pino's label of a level; pino's custom levels are not used, so every level has one. */
+function levelLabel(value: number): string {
+  return pino.levels.labels[value] ?? 'info';
+}
+
+/**
+ * sd-daemon(3) priority prefixes, so `journalctl -p warning` filters lines
+ * written to stdout: fatal is crit, info is info, debug and trace are debug.
+ */
+function syslogPrefix(value: number): string {
+  if (value >= 60) return '<2>';
+  if (value >= 50) return '<3>';
+  if (value >= 40) return '<4>';
+  if (value >= 30) return '<6>';
+  return '<7>';
 }
 
 /** Fields other than the task and step, as ` key=value`, and an error's stack on the lines below. */

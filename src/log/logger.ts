@@ -1,12 +1,11 @@
 import pino from 'pino';
 import type { Settings } from '../config/schema.js';
 import type { LogLevel } from '../config/tasks.js';
-import { createConsoleDestination, type ConsoleStyle } from './console.js';
+import { createConsoleDestination, type ConsoleStyle, type MetadataDestination } from './console.js';
 import { createConsoleSink } from './console-sink.js';
 import { describeError, type CloseResult, type LogFileWriter } from './file-writer.js';
 import { LogDirectoryError, openLogFiles } from './files.js';
 import { isJournalStream } from './journal.js';
-import { lowerLevel } from './levels.js';
 import { ClockJumpWatch, describeDuration, systemLogClock, type LogClock } from './log-clock.js';
 
 export type Logger = pino.Logger;
@@ -61,45 +60,10 @@ type Say = (level: 'info' | 'warn' | 'error', message: string) => void;
  * cannot be written costs one line in the files, never the daemon either.
  */
 export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, clock = systemLogClock }: LoggingOptions): Promise<Logging> {
-  // What the destinations report is logged a tick later: they report from inside a write.
-  let logger: Logger | undefined;
-  const reports: [level: 'info' | 'warn' | 'error', message: string][] = [];
-  let reportScheduled = false;
-  const logReports = (): void => {
-    reportScheduled = false;
-    if (logger === undefined) return;
-    for (const [level, message] of reports.splice(0)) logger[level](message);
-  };
-  const say: Say = (level, message) => {
-    reports.push([level, message]);
-    if (!reportScheduled) {
-      reportScheduled = true;
-      process.nextTick(logReports);
-    }
-  };
-
+  const { say, attach, flush: logReports } = deferredReports();
   const consoleStyle = resolveConsoleStyle(settings.console.format, env, stdoutIsTTY);
-  const consoleDest = createConsoleDestination({
-    style: consoleStyle,
-    colors: consoleStyle === 'pretty' && env['NO_COLOR'] === undefined,
-    sink:
-      consoleSink ??
-      createConsoleSink(1, {
-        failed: (error) => say('error', `the console (stdout) cannot be written: ${describeError(error)}; its lines go to the log files only until it can be written again`),
-        recovered: (notShown) => say('warn', `the console (stdout) can be written again; ${notShown} lines were not shown on it (the log files have them)`),
-      }),
-  });
-
-  let file: LogFileWriter | undefined;
-  let fileProblem: LogDirectoryError | undefined;
-  if (settings.file.enabled) {
-    try {
-      file = await openLogFiles(settings.file, { report: say, clock });
-    } catch (error) {
-      if (!(error instanceof LogDirectoryError)) throw error;
-      fileProblem = error;
-    }
-  }
+  const consoleDest = createConsole(consoleStyle, env, consoleSink, say);
+  const { file, fileProblem } = await openFilesIfEnabled(settings.file, say, clock);
 
   const streams = pino.multistream([]);
   let ids: number[] = [];
@@ -124,8 +88,8 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, c
   });
   let current = settings;
   const rootLevel = applyLevels(current);
-  logger = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
-  const log = logger;
+  const log = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
+  attach(log);
 
   if (fileProblem !== undefined) log.warn(fileProblem.message);
   logReports();
@@ -171,6 +135,64 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, c
 }
 
 /**
+ * What the destinations report (a console that cannot be written, a log file
+ * that could not be renamed), logged a tick later: they report from inside a
+ * write. Reports made before the logger exists wait for it.
+ */
+function deferredReports(): { say: Say; attach(logger: Logger): void; flush(): void } {
+  let logger: Logger | undefined;
+  const reports: [level: 'info' | 'warn' | 'error', message: string][] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (logger === undefined) return;
+    for (const [level, message] of reports.splice(0)) logger[level](message);
+  };
+  return {
+    say(level, message) {
+      reports.push([level, message]);
+      if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
+    },
+    attach(root) {
+      logger = root;
+    },
+    flush,
+  };
+}
+
+/** The console destination, writing to stdout (or the tests' sink) and reporting when stdout cannot be written. */
+function createConsole(style: ConsoleStyle, env: LoggingOptions['env'], consoleSink: LoggingOptions['consoleSink'], say: Say): MetadataDestination {
+  return createConsoleDestination({
+    style,
+    colors: style === 'pretty' && env['NO_COLOR'] === undefined,
+    sink:
+      consoleSink ??
+      createConsoleSink(1, {
+        failed: (error) => say('error', `the console (stdout) cannot be written: ${describeError(error)}; its lines go to the log files only until it can be written again`),
+        recovered: (notShown) => say('warn', `the console (stdout) can be written again; ${notShown} lines were not shown on it (the log files have them)`),
+      }),
+  });
+}
+
+/** The log files when file logging is on; a directory that cannot be used is returned as the problem to log, not thrown. */
+async function openFilesIfEnabled(
+  settings: LogSettings['file'],
+  say: Say,
+  clock: LogClock,
+): Promise<{ file: LogFileWriter | undefined; fileProblem: LogDirectoryError | undefined }> {
+  if (!settings.enabled) return { file: undefined, fileProblem: undefined };
+  try {
+    return { file: await openLogFiles(settings, { report: say, clock }), fileProblem: undefined };
+  } catch (error) {
+    if (!(error instanceof LogDirectoryError)) throw error;
+    return { file: undefined, fileProblem: error };
+  }
+}
+
+/**
  * Checks the wall clock against the monotonic clock once per event-loop turn
  * in which something is logged (pino stamps lines with the wall clock), and
  * calls `jumped` once for each step.
@@ -191,4 +213,10 @@ function watchWallClock(streams: pino.MultiStreamRes, clock: LogClock, jumped: (
     }
     write.call(this, data);
   };
+}
+
+/** The more verbose of two levels: the root logger must let through what either destination wants. */
+function lowerLevel(a: LogLevel, b: LogLevel): LogLevel {
+  const { values } = pino.levels;
+  return (values[a] ?? 0) <= (values[b] ?? 0) ? a : b;
 }

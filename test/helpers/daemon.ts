@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Arrivals } from './wait.js';
 
 /** The repository root: tests run from build/test/…, the daemon from dist/. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -71,10 +72,11 @@ export function startDaemon(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const spawnedAt = Date.now();
-  const lines: Line[] = [];
   const stray: string[] = [];
   let stderr = '';
-  const waiters: { match: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
+  const texts = (): string[] => lines.map((l) => (l.task === undefined ? l.msg : l.step === undefined ? `${l.task}: ${l.msg}` : `${l.task}[${l.step}] ${l.msg}`));
+  const arrivals = new Arrivals<Line>(() => `got:\n${texts().join('\n')}\nstderr:\n${stderr}`);
+  const lines = arrivals.items;
   let buffer = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
@@ -89,18 +91,13 @@ export function startDaemon(
         stray.push(text);
         continue;
       }
-      lines.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.match(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
+      arrivals.push(line);
     }
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const texts = (): string[] => lines.map((l) => (l.task === undefined ? l.msg : l.step === undefined ? `${l.task}: ${l.msg}` : `${l.task}[${l.step}] ${l.msg}`));
+  // Lines are all in a turn after the process has exited; a wait still waiting then will not be answered.
+  void exited.then(() => setImmediate(() => arrivals.end('exited')));
 
   return {
     child,
@@ -110,31 +107,7 @@ export function startDaemon(
     stderr: () => stderr,
     exited,
     texts,
-    waitFor(match, timeoutMs = 10_000, what = 'a matching line') {
-      const seen = lines.find(match);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`no ${what} within ${timeoutMs} ms; got:\n${texts().join('\n')}\nstderr:\n${stderr}`));
-        }, timeoutMs);
-        waiters.push({
-          match,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exited.then(() => {
-          // Lines are all in once the process has exited; a waiter still waiting will not be answered.
-          setImmediate(() => {
-            if (waiters.some((w) => w.match === match)) {
-              clearTimeout(timer);
-              reject(new Error(`exited without ${what}; got:\n${texts().join('\n')}\nstderr:\n${stderr}`));
-            }
-          });
-        });
-      });
-    },
+    waitFor: (match, timeoutMs = 10_000, what = 'a matching line') => arrivals.waitFor(match, timeoutMs, what),
     waitExit(timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

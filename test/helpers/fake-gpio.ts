@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startDaemon, tempDir, type RunningDaemon } from './daemon.js';
+import { waitFor } from './wait.js';
 
 /** A sysfs GPIO chip directory: /sys/class/gpio/NAME/{base,ngpio,label}. */
 export interface FakeChip {
@@ -82,18 +83,12 @@ export function startWithFakeGpio(
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as GpioEvent);
   };
-  const waitForEvent = async (match: (e: GpioEvent) => boolean, timeoutMs = 10_000, what = 'a matching GPIO event'): Promise<GpioEvent> => {
-    const deadline = Date.now() + timeoutMs;
+  const waitForEvent = (match: (e: GpioEvent) => boolean, timeoutMs = 10_000, what = 'a matching GPIO event'): Promise<GpioEvent> =>
     // The log is a file another process appends to; a short poll with a deadline is the plain way to follow it.
-    for (;;) {
-      const found = events().find(match);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no ${what} within ${timeoutMs} ms; GPIO events:\n${events().map((e) => JSON.stringify(e)).join('\n')}\ndaemon:\n${daemon.texts().join('\n')}\nstderr:\n${daemon.stderr()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
+    waitFor(() => events().find(match), timeoutMs, what, {
+      everyMs: 10,
+      seen: () => `GPIO events:\n${events().map((e) => JSON.stringify(e)).join('\n')}\ndaemon:\n${daemon.texts().join('\n')}\nstderr:\n${daemon.stderr()}`,
+    });
   return {
     daemon,
     configFile,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, type Line } from './daemon.js';
+import type { Line } from './daemon.js';
 
 /** libfaketime, for a daemon that must see another wall clock (Debian's libfaketime package). */
 export const FAKETIME_LIB = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/arm-linux-gnueabihf/faketime/libfaketime.so.1'].find((path) =>
@@ -56,26 +56,6 @@ export function largestLogFile(dir: string): number {
 /** A line as the tests compare them, console against files. */
 export function lineKey(l: Line): string {
   return `${l.time} ${String(l['pid'])} ${l.task ?? '-'}[${l.step ?? '-'}] ${l.msg}`;
-}
-
-/** A config file with `yaml`, in a directory of its own that every user can read (for a daemon run as nobody). */
-export function readableConfig(yaml: string): string {
-  const dir = tempDir('asyncdemo-config-');
-  spawnSync('chmod', ['755', dir]);
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, yaml, { mode: 0o644 });
-  return file;
-}
-
-/** Polls `check` every 20 ms until it returns a value, for what only shows in files; rejects after `timeoutMs`. */
-export async function waitUntil<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /**

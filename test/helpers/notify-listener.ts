@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from './daemon.js';
+import { Arrivals } from './wait.js';
 
 /** One datagram systemd would have received, in the order they came. */
 export interface NotifyMessage {
@@ -39,8 +40,7 @@ export interface NotifyListener {
 export async function listenForNotify(): Promise<NotifyListener> {
   const socket = join(tempDir('asyncdemo-notify-'), 'notify.sock');
   const child: ChildProcess = spawn('python3', ['-c', LISTENER, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const messages: NotifyMessage[] = [];
-  const waiters: { match: (m: NotifyMessage) => boolean; resolve: (m: NotifyMessage) => void }[] = [];
+  const arrivals = new Arrivals<NotifyMessage>((messages) => `got ${JSON.stringify(messages.map((m) => m.text))}`);
   let buffer = '';
   let onReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -55,28 +55,14 @@ export async function listenForNotify(): Promise<NotifyListener> {
         continue;
       }
       const fields = Object.fromEntries(record.text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      const message = { pid: record.pid, text: record.text, fields };
-      messages.push(message);
-      for (const w of [...waiters]) {
-        if (w.match(message)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(message);
-        }
-      }
+      arrivals.push({ pid: record.pid, text: record.text, fields });
     }
   });
   await ready;
   return {
     socket,
-    messages,
-    waitFor(match, timeoutMs = 10_000, what = 'a matching message') {
-      const seen = messages.find(match);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => m.text))}`)), timeoutMs);
-        waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-      });
-    },
+    messages: arrivals.items,
+    waitFor: (match, timeoutMs = 10_000, what = 'a matching message') => arrivals.waitFor(match, timeoutMs, what),
     close: () => child.kill(),
   };
 }

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXAMPLES, MAIN, ROOT, runCli, startDaemon, tempDir } from '../helpers/daemon.js';
-
-function configFile(text: string): string {
-  const path = join(tempDir(), 'config.yaml');
-  writeFileSync(path, text);
-  return path;
-}
+import { EXAMPLES, MAIN, ROOT, runCli, startDaemon } from '../helpers/daemon.js';
+import { configFile } from '../helpers/config-file.js';
 
 const BROKEN = `tasks:
   operation:

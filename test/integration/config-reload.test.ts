@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { configFile } from '../helpers/config-file.js';
 import { startDaemon, tempDir } from '../helpers/daemon.js';
 import { listenForNotify, type NotifyMessage } from '../helpers/notify-listener.js';
 
@@ -10,8 +11,7 @@ const TICK = 'tasks:\n  tick:\n    autostart: true\n    repeat: forever\n    ste
 describe('a reload tells the truth about what it applied', () => {
   it('applies what it can, and says at warn level, in the reload line and in STATUS which changed settings need a restart', async () => {
     const listener = await listenForNotify();
-    const path = join(tempDir(), 'config.yaml');
-    writeFileSync(path, `log: {level: info, console: {format: json}, file: {keep: 5}}\n${TICK}`);
+    const path = configFile(`log: {level: info, console: {format: json}, file: {keep: 5}}\n${TICK}`);
     const daemon = startDaemon(['run', '--config', path], { NOTIFY_SOCKET: listener.socket });
     const readyAfter = (after: NotifyMessage): Promise<NotifyMessage> =>
       listener.waitFor((m) => m.fields['READY'] === '1' && listener.messages.indexOf(m) > listener.messages.indexOf(after), 5000, 'READY=1 after the reload');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { FAKE_CDEV_BIN, fakeGpioUnavailable, PI4_CHIPS, startWithFakeGpio } from '../helpers/fake-gpio.js';
+import { waitFor } from '../helpers/wait.js';
 
 // No sysfs GPIO (as on Raspberry Pi OS trixie) and a /dev/gpiochip0: the real
 // daemon must pick the character device and drive the line through its
@@ -63,14 +63,8 @@ function kernelLog(dir: string): KernelEvent[] {
 const history = (events: readonly KernelEvent[]): string[] => events.map((e) => (e.event === 'release' ? 'release' : `${e.event} ${e.value}`));
 
 /** Waits, with a bound, until the fake kernel's log has an event that matches. */
-async function kernelEvent(dir: string, match: (e: KernelEvent) => boolean, what: string, timeoutMs = 10_000): Promise<KernelEvent> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = kernelLog(dir).find(match);
-    if (found !== undefined) return found;
-    assert.ok(Date.now() < deadline, `${what} within ${timeoutMs} ms; the kernel saw: ${history(kernelLog(dir)).join(', ')}`);
-    await sleep(10);
-  }
+function kernelEvent(dir: string, match: (e: KernelEvent) => boolean, what: string, timeoutMs = 10_000): Promise<KernelEvent> {
+  return waitFor(() => kernelLog(dir).find(match), timeoutMs, `kernel event for "${what}"`, { everyMs: 10, seen: () => `the kernel saw: ${history(kernelLog(dir)).join(', ')}` });
 }
 
 const lit = (e: KernelEvent): boolean => e.event === 'set' && e.value === 1;

@@ -3,15 +3,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT, startDaemon, tempDir } from '../helpers/daemon.js';
-
-function configFile(text: string): string {
-  const path = join(tempDir(), 'config.yaml');
-  writeFileSync(path, text);
-  return path;
-}
+import { configFile } from '../helpers/config-file.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TWO_TASKS = `
 tasks:
@@ -47,9 +42,9 @@ describe('stopping', () => {
     npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     npm.stderr.resume();
     const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('going to sleep') && Date.now() < deadline) await Promise.race([once(npm.stdout, 'data'), exited]);
-    assert.ok(out.includes('going to sleep'), `the daemon started under npm:\n${out}`);
+    const ended = (): boolean => npm.exitCode !== null || npm.signalCode !== null;
+    const started = await waitFor(() => (out.includes('going to sleep') ? true : ended() ? false : undefined), 20_000, '"going to sleep" under npm', { seen: () => out });
+    assert.ok(started, `the daemon started under npm:\n${out}`);
     process.kill(-(npm.pid as number), 'SIGINT');
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm did not exit within 10 s:\n${out}`)), 10_000).unref());
     const [code, signal] = await Promise.race([exited, timeout]);

@@ -22,10 +22,10 @@ import {
   logFiles,
   movableFakeTimeEnv,
   nobodyCanRead,
-  readableConfig,
   tinyDiskPrefix,
-  waitUntil,
 } from '../helpers/log-files.js';
+import { readableConfig } from '../helpers/config-file.js';
+import { waitFor } from '../helpers/wait.js';
 
 const started: { kill(signal: NodeJS.Signals): unknown; exitCode: number | null; signalCode: NodeJS.Signals | null; once(event: 'exit', listener: () => void): unknown }[] = [];
 
@@ -209,7 +209,7 @@ describe('the log directory', () => {
     await daemon.waitFor((l) => /asyncdemo\.1\.log was a symbolic link to .*first, where asyncdemo writes a log file: removed it rather than follow it/.test(l.msg), 10_000, 'the warning');
     // Mid-run: a link where the next roll will open.
     let planted = '';
-    await waitUntil(
+    await waitFor(
       () => {
         try {
           const current = readlinkSync(join(dir, 'current.log'));
@@ -225,7 +225,7 @@ describe('the log directory', () => {
       'a link planted at the next file',
     );
     await daemon.waitFor((l) => l.msg.startsWith(`${planted} was a symbolic link`), 10_000, 'the warning for the next file');
-    await waitUntil(() => (logFiles(dir).some((f) => fileNumber(f) > fileNumber(planted)) ? true : undefined), 10_000, 'a roll past it');
+    await waitFor(() => (logFiles(dir).some((f) => fileNumber(f) > fileNumber(planted)) ? true : undefined), 10_000, 'a roll past it');
     daemon.child.kill('SIGTERM');
     assert.equal((await daemon.waitExit()).code, 0);
     for (const name of ['first', 'first-dated', 'next']) assert.equal(readFileSync(join(victims, name), 'utf8'), `${name} untouched\n`, `${name} was not written`);
@@ -349,9 +349,9 @@ describe('a console that cannot be written', () => {
     const full = openSync('/dev/full', 'w');
     const daemon = startWithStdout(['run', '--config', readableConfig(chatty('size: 10m', '10ms'))], full, { ASYNCDEMO_LOG_DIR: dir });
     closeSync(full);
-    const failed = await waitUntil(() => fileLines(dir).find((l) => l.msg.startsWith('the console (stdout) cannot be written')), 10_000, 'the console line in the files');
+    const failed = await waitFor(() => fileLines(dir).find((l) => l.msg.startsWith('the console (stdout) cannot be written')), 10_000, 'the console line in the files');
     assert.match(failed.msg, /ENOSPC/);
-    await waitUntil(() => (fileLines(dir).length >= 30 ? true : undefined), 10_000, '30 lines in the files');
+    await waitFor(() => (fileLines(dir).length >= 30 ? true : undefined), 10_000, '30 lines in the files');
     daemon.child.kill('SIGTERM');
     assert.deepEqual(await exitWithin(daemon.exited, daemon.child, 10_000), { code: 0, signal: null });
     const lines = fileLines(dir);
@@ -367,10 +367,10 @@ describe('a console that cannot be written', () => {
     // The console goes to a file on a 16 KiB tmpfs of the daemon's own namespace.
     const prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=16k tmpfs ${consoleDir} && exec "$@" > ${consoleDir}/console.txt`, 'sh'];
     const daemon = startWithStdout(['run', '--config', readableConfig(chatty('size: 10m', '2ms'))], 'ignore', { ASYNCDEMO_LOG_DIR: dir }, prefix);
-    const failed = await waitUntil(() => fileLines(dir).find((l) => l.msg.startsWith('the console (stdout) cannot be written')), 20_000, 'the console line in the files');
+    const failed = await waitFor(() => fileLines(dir).find((l) => l.msg.startsWith('the console (stdout) cannot be written')), 20_000, 'the console line in the files');
     assert.match(failed.msg, /ENOSPC/);
     const at = fileLines(dir).indexOf(failed);
-    await waitUntil(() => (fileLines(dir).length >= at + 100 ? true : undefined), 10_000, '100 lines after it');
+    await waitFor(() => (fileLines(dir).length >= at + 100 ? true : undefined), 10_000, '100 lines after it');
     daemon.child.kill('SIGTERM');
     assert.deepEqual(await exitWithin(daemon.exited, daemon.child, 10_000), { code: 0, signal: null });
     const lines = fileLines(dir);

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXAMPLES, MAIN, startDaemon, tempDir, type Line, type RunningDaemon } from '../helpers/daemon.js';
-
-function configFile(text: string): string {
-  const path = join(tempDir(), 'config.yaml');
-  writeFileSync(path, text);
-  return path;
-}
+import { configFile } from '../helpers/config-file.js';
 
 function fileLines(dir: string): Line[] {
   return readdirSync(dir)

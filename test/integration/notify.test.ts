@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { EXAMPLES, startDaemon, tempDir } from '../helpers/daemon.js';
+import { EXAMPLES, startDaemon } from '../helpers/daemon.js';
+import { configFile } from '../helpers/config-file.js';
 import { listenForNotify, type NotifyMessage } from '../helpers/notify-listener.js';
-
-function configFile(text: string): string {
-  const path = join(tempDir(), 'config.yaml');
-  writeFileSync(path, text);
-  return path;
-}
 
 const kind = (m: NotifyMessage): string => ['READY', 'RELOADING', 'STOPPING', 'WATCHDOG'].find((k) => m.fields[k] === '1') ?? 'STATUS';
 

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { startDaemon, tempDir } from '../helpers/daemon.js';
-
-function configFile(text: string): string {
-  const path = join(tempDir(), 'config.yaml');
-  writeFileSync(path, text);
-  return path;
-}
+import { startDaemon } from '../helpers/daemon.js';
+import { configFile } from '../helpers/config-file.js';
 
 const TASKS = `
 tasks:

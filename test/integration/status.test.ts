@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { configFile } from '../helpers/config-file.js';
 import { runCli, startDaemon, tempDir } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TICK = 'tasks:\n  ticker:\n    autostart: true\n    repeat: forever\n    steps: [{log: tick}, {sleep: 20ms}]\n  sleeper:\n    autostart: true\n    steps: [{sleep: 1h}]\n';
 
@@ -21,26 +22,27 @@ interface StatusJson {
 }
 
 /** `asyncdemo status --json` until `until` holds, within a bound. */
-async function statusUntil(env: Record<string, string>, until: (s: StatusJson) => boolean, what: string): Promise<StatusJson> {
-  const deadline = Date.now() + 10_000;
+function statusUntil(env: Record<string, string>, until: (s: StatusJson) => boolean, what: string): Promise<StatusJson> {
   let last = '';
-  for (;;) {
-    const result = await runCli(['status', '--json'], env);
-    last = `exit ${result.code}: ${result.stdout}${result.stderr}`;
-    if (result.code === 0) {
+  return waitFor(
+    async () => {
+      const result = await runCli(['status', '--json'], env);
+      last = `exit ${result.code}: ${result.stdout}${result.stderr}`;
+      if (result.code !== 0) return undefined;
       const status = JSON.parse(result.stdout) as StatusJson;
-      if (until(status)) return status;
-    }
-    if (Date.now() > deadline) throw new Error(`no status with ${what} within 10 s; last: ${last}`);
-  }
+      return until(status) ? status : undefined;
+    },
+    10_000,
+    `status with ${what}`,
+    { seen: () => `last: ${last}` },
+  );
 }
 
 describe('asyncdemo status', () => {
   it('shows the running daemon: pid, config and its sha256, tasks at their steps, log directory, LED, settings with sources; then a refused reload with its reason; then "not running", exit 3', async () => {
     const statusDir = tempDir();
     const logDir = tempDir();
-    const path = join(tempDir(), 'config.yaml');
-    writeFileSync(path, `led: {enabled: true, backend: simulated, pin: 22}\n${TICK}`);
+    const path = configFile(`led: {enabled: true, backend: simulated, pin: 22}\n${TICK}`);
     const env = { ASYNCDEMO_STATUS_DIR: statusDir };
     const daemon = startDaemon(['run', '--config', path], { ...env, ASYNCDEMO_LOG_DIR: logDir, ASYNCDEMO_DEBUG: 'yes' });
     try {
@@ -82,8 +84,7 @@ describe('asyncdemo status', () => {
   it('a daemon killed with SIGKILL leaves its file; status says it is not running, naming the pid, exit 3', async () => {
     const statusDir = tempDir();
     const env = { ASYNCDEMO_STATUS_DIR: statusDir };
-    const path = join(tempDir(), 'config.yaml');
-    writeFileSync(path, TICK);
+    const path = configFile(TICK);
     const daemon = startDaemon(['run', '--config', path], { ...env, ASYNCDEMO_LOG_DIR: tempDir() });
     await daemon.waitFor((l) => l.msg === 'tick', 10_000, 'the first tick');
     await statusUntil(env, () => true, 'any status');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import type { Line } from '../helpers/daemon.js';
 import { FAKE_CDEV_BIN, fakeGpioUnavailable, startWithFakeGpio } from '../helpers/fake-gpio.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The stop's deadline and the forced exit, end to end: the real daemon, its
 // real log files, and the real character-device helper against a fake kernel
@@ -61,14 +61,16 @@ function lineHistory(dir: string): string[] {
 }
 
 /** Waits, with a bound, until the fake kernel's log (a file the helper appends to) ends with `last`. */
-async function lineEndsWith(dir: string, last: string, timeoutMs = 10_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const history = lineHistory(dir);
-    if (history.at(-1) === last) return history;
-    assert.ok(Date.now() < deadline, `the line's history ends with "${last}" within ${timeoutMs} ms: ${history.join(', ')}`);
-    await sleep(10);
-  }
+function lineEndsWith(dir: string, last: string, timeoutMs = 10_000): Promise<string[]> {
+  return waitFor(
+    () => {
+      const history = lineHistory(dir);
+      return history.at(-1) === last ? history : undefined;
+    },
+    timeoutMs,
+    `line history ending with "${last}"`,
+    { everyMs: 10, seen: () => `the line's history: ${lineHistory(dir).join(', ')}` },
+  );
 }
 
 describe('the stop, end to end', { skip }, () => {

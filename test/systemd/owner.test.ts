@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../helpers/daemon.js';
+import { waitForSync } from '../helpers/wait.js';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
 
 /**
@@ -13,16 +14,6 @@ const skip = sandboxUnavailable();
 
 const CONFIG = '/etc/asyncdemo/config.yaml';
 const TEST_CONFIG = 'tasks:\n  steady:\n    autostart: true\n    repeat: forever\n    steps: [{log: steady tick}, {sleep: 200ms}]\n';
-
-function poll<T>(probe: () => T | undefined, timeoutMs: number, what: string): T {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-  }
-}
 
 describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeout: 600_000 }, () => {
   let sandbox: Sandbox;
@@ -84,7 +75,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
   });
 
   it('a user in adm reads the logs and the config and runs check-config and doctor without sudo; doctor tells a user outside adm how to read the logs', () => {
-    poll(() => (asPi('ls /var/log/asyncdemo').stdout.includes('current.log') ? true : undefined), 10_000, 'current.log listed by pi');
+    waitForSync(() => (asPi('ls /var/log/asyncdemo').stdout.includes('current.log') ? true : undefined), 10_000, 'current.log listed by pi');
     const tail = asPi('tail -n 50 /var/log/asyncdemo/current.log');
     assert.equal(tail.code, 0, tail.stderr);
     assert.match(tail.stdout, /"msg":"steady tick"/);
@@ -148,7 +139,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
       };
       let status: { stdout: string };
       try {
-        status = poll(listed, 20_000, `asyncdemo status as ${who} listing the task`);
+        status = waitForSync(listed, 20_000, `asyncdemo status as ${who} listing the task`);
       } catch (error) {
         throw new Error(`${(error as Error).message}; the last said ${last}`);
       }
@@ -192,7 +183,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     // A crash at the first step: the daemon exits 1, systemd restarts it, again and again.
     sandbox.write(CONFIG, 'tasks:\n  boom:\n    autostart: true\n    steps: [{crash: on purpose}]\n');
     sandbox.run(['systemctl', 'restart', 'asyncdemo']);
-    poll(() => (show('ActiveState') === 'failed' && /too quickly/.test(sandbox.ok(['journalctl', '-u', 'asyncdemo', '--no-pager'])) ? true : undefined), 60_000, 'the crash loop stopped');
+    waitForSync(() => (show('ActiveState') === 'failed' && /too quickly/.test(sandbox.ok(['journalctl', '-u', 'asyncdemo', '--no-pager'])) ? true : undefined), 60_000, 'the crash loop stopped');
     const restarts = Number(show('NRestarts'));
     assert.ok(restarts >= 3 && restarts <= 5, `NRestarts ${restarts}`);
     sandbox.write(CONFIG, TEST_CONFIG);
@@ -209,7 +200,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     const reload = sandbox.run(['systemctl', 'reload', 'asyncdemo']);
     assert.notEqual(reload.code, 0);
     assert.match(reload.stderr, /journalctl -xeu asyncdemo\.service/);
-    const errors = poll(() => {
+    const errors = waitForSync(() => {
       const text = journalSince(cursor, 3);
       return text.includes('tasks.steady.steps[1].sleep: must not be negative') ? text : undefined;
     }, 10_000, 'the reason at err priority');

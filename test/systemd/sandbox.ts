@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/daemon.js';
+import { waitForSync } from '../helpers/wait.js';
 
 /** Where the boot script lives: in the source tree, next to this file's source. */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -35,16 +36,6 @@ export interface Sandbox {
   kill(): void;
 }
 
-function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): T {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`sandbox: no ${what} within ${timeoutMs} ms`);
-    spawnSync('sleep', ['0.05']);
-  }
-}
-
 export function bootSandbox(): Sandbox {
   const base = tempDir('asyncdemo-sandbox-');
   const unshare = spawn('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--mount-proc', BOOT, base, REPO], {
@@ -66,7 +57,7 @@ export function bootSandbox(): Sandbox {
   };
   try {
     // unshare --fork: its one child becomes PID 1 of the new namespace (the script execs systemd).
-    pid1 = waitFor(
+    pid1 = waitForSync(
       () => {
         try {
           const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
@@ -76,7 +67,8 @@ export function bootSandbox(): Sandbox {
         }
       },
       10_000,
-      'PID 1',
+      'PID 1 in the sandbox',
+      { everyMs: 50 },
     );
     const run = (command: string[], timeoutMs = 30_000, input?: string): Result => {
       const result: SpawnSyncReturns<string> = spawnSync('nsenter', ['-t', String(pid1), '-m', '-p', '-u', '-i', '-r', '-w', ...command], {
@@ -88,13 +80,14 @@ export function bootSandbox(): Sandbox {
       if (result.error !== undefined) throw new Error(`sandbox: ${command.join(' ')}: ${result.error.message}`);
       return { code: result.status, stdout: result.stdout, stderr: result.stderr };
     };
-    waitFor(
+    waitForSync(
       () => {
         const state = run(['systemctl', 'is-system-running'], 5000).stdout.trim();
         return state === 'running' || state === 'degraded' ? state : undefined;
       },
       60_000,
-      `booted system (log: ${stderr.slice(-500)})`,
+      `booted system in the sandbox (log: ${stderr.slice(-500)})`,
+      { everyMs: 50 },
     );
     return {
       run,

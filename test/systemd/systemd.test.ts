@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { ROOT } from '../helpers/daemon.js';
+import { waitForSync } from '../helpers/wait.js';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
 
 /**
@@ -27,16 +28,6 @@ tasks:
     autostart: true
     steps: [{log: a warning for the journal, level: warn}]
 `;
-
-function poll<T>(probe: () => T | undefined, timeoutMs: number, what: string): T {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-  }
-}
 
 describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_000 }, () => {
   let sandbox: Sandbox;
@@ -77,7 +68,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
   });
 
   it('2. the journal shows the step lines, and -p warning filters', () => {
-    const lines = poll(() => {
+    const lines = waitForSync(() => {
       const m = messages();
       return m.some((l) => l.includes('steady[0] steady tick')) ? m : undefined;
     }, 10_000, 'step lines in the journal');
@@ -91,7 +82,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const pid = show('MainPID');
     sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{sleep: 100ms}'));
     sandbox.ok(['systemctl', 'reload', 'asyncdemo']);
-    const reloaded = poll(() => messages().find((l) => l.includes(': reloaded ')), 10_000, 'the reload line');
+    const reloaded = waitForSync(() => messages().find((l) => l.includes(': reloaded ')), 10_000, 'the reload line');
     assert.match(reloaded, /kept steady; restarted timed;/);
     // The new timing, by counting rather than timing: timed (now every 100 ms) ticks more often
     // than steady (every 200 ms), where before the reload it ticked once for ten of steady's.
@@ -99,7 +90,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
       const lines = messages();
       return lines.slice(lines.indexOf(reloaded) + 1);
     };
-    const lines = poll(() => {
+    const lines = waitForSync(() => {
       const l = after();
       return l.filter((x) => x.endsWith('steady tick')).length >= 10 ? l : undefined;
     }, 20_000, 'ten steady ticks after the reload');
@@ -117,12 +108,12 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const reload = sandbox.run(['systemctl', 'reload', 'asyncdemo']);
     assert.notEqual(reload.code, 0, 'systemctl reload fails');
     assert.match(reload.stderr, /asyncdemo\.service/);
-    const reason = poll(() => messages().find((l) => l.includes('tasks.timed.steps[1].sleep: must not be negative; got -3')), 10_000, 'the reason in the journal');
+    const reason = waitForSync(() => messages().find((l) => l.includes('tasks.timed.steps[1].sleep: must not be negative; got -3')), 10_000, 'the reason in the journal');
     assert.ok(reason);
     assert.equal(show('ActiveState'), 'active');
     assert.equal(show('MainPID'), pid);
     const before = journal().length;
-    poll(() => (journal().slice(before).some((l) => l.endsWith('steady tick')) ? true : undefined), 5000, 'steady ticking on');
+    waitForSync(() => (journal().slice(before).some((l) => l.endsWith('steady tick')) ? true : undefined), 5000, 'steady ticking on');
     sandbox.write(CONFIG, TEST_CONFIG);
   });
 
@@ -145,7 +136,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     sandbox.write(CONFIG, 'tasks:\n  hog:\n    autostart: true\n    steps: [{sleep: 1s}, {log: hogging}, {busy: 8s}, {sleep: 1h}]\n');
     sandbox.ok(['systemctl', 'start', 'asyncdemo']);
     const firstPid = show('MainPID');
-    poll(() => (Number(show('NRestarts')) >= 1 ? true : undefined), 20_000, 'a restart by the watchdog');
+    waitForSync(() => (Number(show('NRestarts')) >= 1 ? true : undefined), 20_000, 'a restart by the watchdog');
     const log = sandbox.ok(['journalctl', '-u', 'asyncdemo', '--no-pager']);
     assert.match(log, /Watchdog timeout/);
     assert.notEqual(show('MainPID'), firstPid);
@@ -155,7 +146,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const pid = show('MainPID');
     const restarts = Number(show('NRestarts'));
     sandbox.ok(['kill', '-9', pid]);
-    poll(() => (Number(show('NRestarts')) === restarts + 1 && show('ActiveState') === 'active' && show('MainPID') !== pid ? true : undefined), 15_000, 'a restart after kill -9');
+    waitForSync(() => (Number(show('NRestarts')) === restarts + 1 && show('ActiveState') === 'active' && show('MainPID') !== pid ? true : undefined), 15_000, 'a restart after kill -9');
   });
 
   it('7. a bad config at start exits 78, and systemd does not restart it', () => {
@@ -165,7 +156,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
     assert.notEqual(start.code, 0);
     // With a restart scheduled the unit would be activating (auto-restart), not failed.
-    poll(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+    waitForSync(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
     assert.equal(show('SubState'), 'failed');
     assert.equal(show('ExecMainStatus'), '78');
     assert.equal(show('NRestarts'), '0', 'counted from this start');
@@ -213,7 +204,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
       const before = journal().length;
       const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
       assert.notEqual(start.code, 0, 'the start fails, and does not wait for TimeoutStartSec');
-      poll(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+      waitForSync(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
       assert.equal(show('ExecMainStatus'), '69');
       assert.equal(show('SubState'), 'failed', 'no restart scheduled');
       const since = journal().slice(before).map((l) => l.replace(/^\S+ \S+ /, ''));

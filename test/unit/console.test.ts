@@ -17,11 +17,10 @@ function consoleLogger(style: ConsoleStyle, colors = false) {
 describe('console lines', () => {
   it('journal: one line per event with the sd-daemon priority, task[step] and no timestamp', () => {
     const { logger, out } = consoleLogger('journal');
-    const task = logger.child({ task: 'operation' });
-    task.info({ step: 2 }, 'operation1');
-    task.warn({ step: 3, durationMs: 150 }, 'slow step');
+    logger.info({ task: 'operation', step: 2 }, 'operation1');
+    logger.warn({ task: 'operation', step: 3, durationMs: 150 }, 'slow step');
     logger.error('daemon trouble');
-    task.debug('started by autostart');
+    logger.debug({ task: 'operation' }, 'started by autostart');
     logger.fatal('gone');
     logger.trace('detail');
     assert.deepEqual(out, [
@@ -47,7 +46,7 @@ describe('console lines', () => {
 
   it('pretty: time, level and the same task[step] form; colors only when asked', () => {
     const plain = consoleLogger('pretty');
-    plain.logger.child({ task: 'op' }).info({ step: 0 }, 'start operation');
+    plain.logger.info({ task: 'op', step: 0 }, 'start operation');
     assert.match(plain.out[0] ?? '', /^\d\d:\d\d:\d\d\.\d{3} INFO  op\[0\] start operation\n$/);
     const colored = consoleLogger('pretty', true);
     colored.logger.warn('careful');

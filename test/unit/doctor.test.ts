@@ -6,13 +6,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { formatReport, runDoctor, type DoctorProbes } from '../../src/doctor.js';
 import { ConfigError, GpioUnavailableError } from '../../src/errors.js';
 import { sdNotifyFix } from '../../src/systemd/sd-notify.js';
+import { configFile } from '../helpers/config-file.js';
 import { tempDir } from '../helpers/daemon.js';
-
-function configFile(yaml: string): string {
-  const file = join(tempDir('asyncdemo-doctor-'), 'config.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
 
 function pi4Sysfs(): string {
   const root = tempDir('asyncdemo-doctor-sysfs-');

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { runDoctor, type DoctorProbes } from '../../src/doctor.js';
+import { configFile } from '../helpers/config-file.js';
 import { tempDir } from '../helpers/daemon.js';
 
 function probes(logDir: string): DoctorProbes {
-  const file = join(tempDir('asyncdemo-doctor-'), 'config.yaml');
-  writeFileSync(file, `log: {file: {dir: ${logDir}}}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`);
+  const file = configFile(`log: {file: {dir: ${logDir}}}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`);
   return {
     nodeVersion: 'v20.20.2',
     configFile: file,

@@ -5,24 +5,24 @@ import { createSystemClock, type Clock } from '../../src/clock.js';
 import type { Step, TaskDef } from '../../src/config/tasks.js';
 import { TaskCancelledError } from '../../src/errors.js';
 import type { TaskLed } from '../../src/led/led.js';
-import { runTask, type TaskOutcome, type TaskRun, type WorkerEnv } from '../../src/worker.js';
+import { runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from '../../src/worker.js';
 import { FakeClock, turns } from '../helpers/fake-clock.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 import { taskFrom } from '../helpers/tasks.js';
 
 interface Harness {
-  env: WorkerEnv;
+  callbacks: TaskCallbacks;
   sink: ReturnType<typeof createSinkLogger>;
   calls: string[];
   /** Runs the task as the scheduler would; the run record is returned with the outcome. */
   run(task: TaskDef, options?: { controller?: AbortController; led?: TaskLed }): { outcome: Promise<TaskOutcome>; record: TaskRun };
 }
 
-function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
+function harnessFor(clock: Clock, overrides: Partial<TaskCallbacks> = {}): Harness {
   const sink = createSinkLogger('info');
   const calls: string[] = [];
-  const env: WorkerEnv = {
+  const callbacks: TaskCallbacks = {
     clock,
     logger: sink.logger,
     slowStepMs: () => undefined,
@@ -35,12 +35,12 @@ function envFor(clock: Clock, overrides: Partial<WorkerEnv> = {}): Harness {
     ...overrides,
   };
   return {
-    env,
+    callbacks,
     sink,
     calls,
     run(task, { controller = new AbortController(), led } = {}) {
       const record: TaskRun = { def: task, controller, led, step: 0, stopBy: undefined };
-      return { outcome: runTask(record, env, { nextTurn: false, by: 'test' }), record };
+      return { outcome: runTask(record, callbacks, { nextTurn: false, by: 'test' }), record };
     },
   };
 }
@@ -60,7 +60,7 @@ describe('worker', () => {
   it('runs steps in order, up to each sleep in one go, and logs with task and step', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {steps: [{log: a}, {spawn: u}, {log: b}, {sleep: 0.2}, {log: c}], autostart: true}\nu: {steps: [{log: x}]}', 't');
-    const { sink, calls, run } = envFor(clock);
+    const { sink, calls, run } = harnessFor(clock);
     const { outcome } = run(task);
     await turns();
     assert.deepEqual(sink.lines(), ['t[0] a', 't[2] b']);
@@ -76,7 +76,7 @@ describe('worker', () => {
     const task = taskFrom('t: {autostart: true, steps: [{log: a}, {sleep: 86400}, {log: never}]}', 't');
     // The real clock on fake timers: its sleeper is what listens to the signal.
     const timers = new FakeTimers();
-    const { sink, run } = envFor(createSystemClock(timers));
+    const { sink, run } = harnessFor(createSystemClock(timers));
     const controller = new AbortController();
     const { signal } = controller;
     const { outcome } = run(task, { controller });
@@ -95,7 +95,7 @@ describe('worker', () => {
   it('removes its abort listener when the run ends normally too', async () => {
     const task = taskFrom('t: {autostart: true, repeat: 3, steps: [{sleep: 10ms}, {log: tick}]}', 't');
     const timers = new FakeTimers();
-    const { sink, run } = envFor(createSystemClock(timers));
+    const { sink, run } = harnessFor(createSystemClock(timers));
     const controller = new AbortController();
     const { outcome } = run(task, { controller });
     await timers.settle();
@@ -116,7 +116,7 @@ describe('worker', () => {
       stamps.push(clock.now());
       clock.jump(3); // the log step takes 3 ms before the sleep starts
     };
-    const { run } = envFor(clock, { stepDone });
+    const { run } = harnessFor(clock, { stepDone });
     const { outcome } = run(task);
     await turns();
     // With sleeps measured from when they start, each round would need 13 ms; 7 more after the 3 must do.
@@ -129,7 +129,7 @@ describe('worker', () => {
   it('starts a new schedule after a long block instead of firing a burst of missed steps', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, repeat: forever, steps: [{log: tick}, {sleep: 10ms}]}', 't');
-    const { sink, run } = envFor(clock);
+    const { sink, run } = harnessFor(clock);
     const controller = new AbortController();
     void run(task, { controller });
     await turns();
@@ -148,7 +148,7 @@ describe('worker', () => {
   it('logs a failing step with the task and step, and ends as failed', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: a}, {fail: the sensor is gone}, {log: never}]}', 't');
-    const { sink, run } = envFor(clock);
+    const { sink, run } = harnessFor(clock);
     assert.equal(await run(task).outcome, 'failed');
     const last = sink.records.at(-1);
     assert.equal(last?.step, 1);
@@ -160,7 +160,7 @@ describe('worker', () => {
   it('ends at a stop step, saying who asked the daemon to stop', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{stop: true}, {log: never}]}', 't');
-    const { sink, run } = envFor(clock);
+    const { sink, run } = harnessFor(clock);
     const { outcome, record } = run(task);
     assert.equal(await outcome, 'stopped');
     assert.equal(record.stopBy, 't[0]');
@@ -170,7 +170,7 @@ describe('worker', () => {
   it('in debug mode reports a step that holds the loop longer than the threshold, and no other', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{log: quick}, {busy: 0.05}, {log: after}]}', 't');
-    const { sink, run } = envFor(tickingClock(clock), { slowStepMs: () => 20 });
+    const { sink, run } = harnessFor(tickingClock(clock), { slowStepMs: () => 20 });
     assert.equal(await run(task).outcome, 'done');
     const slow = sink.records.filter((r) => r.msg.startsWith('slow step'));
     assert.equal(slow.length, 1);
@@ -181,7 +181,7 @@ describe('worker', () => {
   it('reports nothing about step durations when debug mode is off', async () => {
     const clock = new FakeClock();
     const task = taskFrom('t: {autostart: true, steps: [{busy: 0.05}]}', 't');
-    const { sink, run } = envFor(tickingClock(clock));
+    const { sink, run } = harnessFor(tickingClock(clock));
     await run(task).outcome;
     assert.equal(sink.records.filter((r) => r.msg.startsWith('slow step')).length, 0);
   });
@@ -195,7 +195,7 @@ describe('worker', () => {
       stepEnded: (s: Step) => events.push(`end ${s.kind}`),
       taskEnded: () => events.push('ended'),
     };
-    const { run } = envFor(clock);
+    const { run } = harnessFor(clock);
     const controller = new AbortController();
     const { outcome } = run(task, { controller, led });
     await turns();

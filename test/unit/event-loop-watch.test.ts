@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { watchEventLoop } from '../../src/debug.js';
+import { watchEventLoop } from '../../src/event-loop-watch.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 

@@ -1,0 +1,20 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './daemon.js';
+
+/** A config file with `yaml`, in a fresh temporary directory (`prefix` names it). */
+export function configFile(yaml: string, prefix?: string): string {
+  const file = join(tempDir(prefix), 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** A config file with `yaml`, in a directory of its own that every user can read (for a daemon run as nobody). */
+export function readableConfig(yaml: string): string {
+  const dir = tempDir('asyncdemo-config-');
+  spawnSync('chmod', ['755', dir]);
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml, { mode: 0o644 });
+  return file;
+}
