@@ -138,7 +138,8 @@ function showStatus(json: boolean, env: Env): number {
     status = readStatusFile(file, processAlive);
   } catch (error) {
     if (!(error instanceof StatusUnavailableError)) throw error;
-    writeOut(error.notRunning ? 1 : 2, `asyncdemo: ${error.message}\n`);
+    // "not running" is an answer (stdout, exit 3); anything else is a failure to answer.
+    writeOut(error.notRunning ? 1 : 2, error.notRunning ? `${error.message}\n` : `asyncdemo: ${error.message}\n`);
     return error.notRunning ? ExitCode.notRunning : ExitCode.failure;
   }
   return output(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusFile(status, Number(process.hrtime.bigint() / 1_000_000n)));

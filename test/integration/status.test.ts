@@ -75,7 +75,7 @@ describe('asyncdemo status', () => {
       assert.equal((await daemon.waitExit()).code, 0);
       const after = await runCli(['status'], env);
       assert.equal(after.code, 3);
-      assert.match(after.stdout, /^asyncdemo: asyncdemo is not running \(no .*status\.json; start it with: sudo systemctl start asyncdemo\)$/m);
+      assert.match(after.stdout, /^asyncdemo is not running \(no .*status\.json; start it with: sudo systemctl start asyncdemo\)$/m);
     } finally {
       daemon.child.kill('SIGKILL');
     }
