@@ -308,7 +308,9 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     try {
       writeConfig('tasks:\n  boom:\n    autostart: true\n    steps: [{crash: on purpose}]\n');
       run(['systemctl', 'restart', 'asyncdemo'], { timeoutMs: 60_000 });
-      await poll(() => (show('ActiveState') === 'failed' && show('Result') === 'start-limit-hit' ? true : undefined), 120_000, 'the crash loop stopped by the start limit', 500);
+      await poll(() => (show('ActiveState') === 'failed' && show('Result') === 'start-limit-hit' ? true : undefined), 240_000, 'the crash loop stopped by the start limit', 500).catch((error: Error) => {
+        throw new Error(`${error.message}: ActiveState ${show('ActiveState')}, Result ${show('Result')}, NRestarts ${show('NRestarts')}\n${journal(undefined, ['-n', '20']).join('\n')}`);
+      });
       const restarts = Number(show('NRestarts'));
       t.diagnostic(`systemd ${sh('systemctl --version | head -n1').trim()}: crash loop stopped after ${restarts} restarts`);
       assert.ok(restarts >= 3 && restarts <= 5, `NRestarts ${restarts}`);
