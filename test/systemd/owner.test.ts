@@ -224,6 +224,38 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     assert.equal(sandbox.ok(['cat', CONFIG]), TEST_CONFIG);
   });
 
+  it('install.sh installs the libsystemd-dev of the installed libsystemd0, or says plainly what the one it can get upgrades', () => {
+    // Stand-ins for the package tools: libsystemd-dev reads as not installed, the archive offers
+    // $STUB_VERSIONS of it, and apt-get records its calls (a simulated install of an unpinned
+    // libsystemd-dev lists upgrades, as apt does when the archive is newer than the system).
+    const stub = '/tmp/asyncdemo-apt-stub';
+    sandbox.write(`${stub}/dpkg-query`, '#!/bin/sh\nfor a; do [ "$a" = libsystemd-dev ] && exit 1; done\nexec /usr/bin/dpkg-query "$@"\n');
+    sandbox.write(`${stub}/apt-cache`, '#!/bin/sh\n[ "$1" = madison ] || exec /usr/bin/apt-cache "$@"\nfor v in $STUB_VERSIONS; do echo "$2 | $v | http://deb.debian.org/debian stable/main amd64 Packages"; done\n');
+    sandbox.write(
+      `${stub}/apt-get`,
+      `#!/bin/sh\necho "$*" >> ${stub}/calls\ncase " $* " in *" -s "*) case " $* " in *" libsystemd-dev="*) ;; *) echo "Inst libsystemd0 [1.0] (2.0 Debian:stable [amd64])"; echo "Inst systemd [1.0] (2.0 Debian:stable [amd64])" ;; esac ;; esac\nexit 0\n`,
+    );
+    sandbox.ok(['chmod', '+x', `${stub}/dpkg-query`, `${stub}/apt-cache`, `${stub}/apt-get`]);
+    const version = sandbox.ok(['dpkg-query', '-W', '-f=${Version}', 'libsystemd0']).trim();
+    const install = (versions: string): { stdout: string; calls: string } => {
+      sandbox.ok(['rm', '-f', `${stub}/calls`]);
+      const result = sandbox.run(['env', `PATH=${stub}:${SUDO_PATH}`, `STUB_VERSIONS=${versions}`, `${ROOT}/scripts/install.sh`], 300_000);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      return { stdout: result.stdout, calls: sandbox.ok(['cat', `${stub}/calls`]) };
+    };
+    try {
+      const matching = install(`${version} 999.1`);
+      assert.match(matching.stdout, new RegExp(`^asyncdemo install: installing libsystemd-dev=${version.replaceAll('.', '\\.')}$`, 'm'));
+      assert.doesNotMatch(matching.stdout, /this also upgrades/);
+      assert.match(matching.calls, new RegExp(`^install -y -q --no-install-recommends libsystemd-dev=${version.replaceAll('.', '\\.')}$`, 'm'));
+      const newer = install('999.1');
+      assert.match(newer.stdout, /^asyncdemo install: installing libsystemd-dev$/m);
+      assert.match(newer.stdout, /^asyncdemo install: this also upgrades: libsystemd0 1\.0 -> 2\.0, systemd 1\.0 -> 2\.0 \(the archive has no libsystemd-dev matching the installed libsystemd0\)$/m);
+    } finally {
+      sandbox.ok(['rm', '-rf', stub]);
+    }
+  });
+
   it('uninstall --purge removes what install created, and no more', () => {
     // gpio existed before the install here only if the machine had it; install.sh recorded whether it made it.
     const hadGpio = sandbox.ok(['cat', '/var/lib/asyncdemo/install.state']).includes('created_group_gpio=yes');
