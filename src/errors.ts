@@ -86,14 +86,15 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-/** GPIO cannot drive the LED: not a Pi, no GPIO interface, no permission. Says why and how to fix it. */
-export class GpioUnavailableError extends Error {
-  override name = 'GpioUnavailableError';
-  readonly code = 'GPIO_UNAVAILABLE';
-
+/**
+ * A problem the user can fix, with the fix in the same line: `<reason>. Fix: <fix>`.
+ * The daemon logs such an error as one line and goes on (or exits) without a
+ * stack: the fix is what the reader needs, not where the code noticed it.
+ */
+export class FixableError extends Error {
   constructor(
-    reason: string,
-    /** What to do about it, for the same line. */
+    readonly reason: string,
+    /** What to do about it, worded as a command or an edit. */
     readonly fix: string,
     options?: ErrorOptions,
   ) {
@@ -101,16 +102,14 @@ export class GpioUnavailableError extends Error {
   }
 }
 
-/** systemd waits for READY=1 and the sd-notify binding is missing: the service cannot start. Says how to get it back. */
-export class SdNotifyMissingError extends Error {
+/** GPIO cannot drive the LED: not a Pi, no GPIO interface, no permission. */
+export class GpioUnavailableError extends FixableError {
+  override name = 'GpioUnavailableError';
+  readonly code = 'GPIO_UNAVAILABLE';
+}
+
+/** systemd waits for READY=1 and the sd-notify binding is missing: the service cannot start. The fix installs and builds the binding. */
+export class SdNotifyMissingError extends FixableError {
   override name = 'SdNotifyMissingError';
   readonly code = 'SD_NOTIFY_MISSING';
-
-  constructor(
-    reason: string,
-    /** A command that installs and builds the binding. */
-    readonly fix: string,
-  ) {
-    super(`${reason}. Fix: ${fix}`);
-  }
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pinoRoll from 'pino-roll';
 import type { Settings } from '../config/schema.js';
+import { FixableError } from '../errors.js';
 import { describeError, LogFileWriter } from './file-writer.js';
 import { systemLogClock, type LogClock } from './log-clock.js';
 import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
@@ -16,7 +17,7 @@ export const LOG_BASENAME = 'asyncdemo';
 const DEFAULT_FIX = 'create the directory and let the service user write to it (or set log.file.dir / ASYNCDEMO_LOG_DIR)';
 
 /** Why file logging could not start, worded for the console line that says how to fix it. */
-export class LogDirectoryError extends Error {
+export class LogDirectoryError extends FixableError {
   override name = 'LogDirectoryError';
   readonly code = 'LOG_DIR_UNUSABLE';
 
@@ -25,7 +26,7 @@ export class LogDirectoryError extends Error {
     reason: string,
     options?: ErrorOptions & { fix?: string },
   ) {
-    super(`cannot write log files to ${dir}: ${reason}; logging to the console only. Fix: ${options?.fix ?? DEFAULT_FIX}`, options);
+    super(`cannot write log files to ${dir}: ${reason}; logging to the console only`, options?.fix ?? DEFAULT_FIX, options);
   }
 }
 
