@@ -24,7 +24,7 @@ import { createLogging, type Logging } from './log/logger.js';
 import { createProcessHandlers } from './process-handlers.js';
 import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
 import { listenToProcess } from './signals.js';
-import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedStatus } from './status-file.js';
+import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedSetting, type PublishedStatus } from './status-file.js';
 import type { Notifier } from './systemd/notifier.js';
 import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix, type SdNotifierOptions } from './systemd/sd-notify.js';
 import { nodeTimers, type Timers } from './timers.js';
@@ -109,13 +109,23 @@ function statusPublisher(env: Env, started: Config, leds: StepLeds, logger: Logg
   // The log directory is chosen at the start only (a change needs a restart).
   const file = started.settings.log.file;
   const logDir = file.enabled ? resolve(file.dir) : null;
+  // The settings change only with the config: worked out once per config, not at every 5 s tick.
+  const settingsOf = new WeakMap<Config, PublishedSetting[]>();
+  const settings = (config: Config): PublishedSetting[] => {
+    let rows = settingsOf.get(config);
+    if (rows === undefined) {
+      rows = settingRows(config).map((row) => ({ key: row.key, value: row.value, source: sourceText(row.source) }));
+      settingsOf.set(config, rows);
+    }
+    return rows;
+  };
   const publish: NonNullable<DaemonDeps['publishStatus']> = (status, config) =>
     publisher.publish({
       ...status,
       configSha256: config.sha256,
       logDir,
       led: config.settings.led.enabled ? { backend: leds.backendName ?? 'none', pin: config.settings.led.pin } : { backend: 'disabled', pin: null },
-      settings: settingRows(config).map((row) => ({ key: row.key, value: row.value, source: sourceText(row.source) })),
+      settings: settings(config),
     });
   return {
     publish,
