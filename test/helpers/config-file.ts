@@ -18,3 +18,20 @@ export function readableConfig(yaml: string): string {
   writeFileSync(file, yaml, { mode: 0o644 });
   return file;
 }
+
+/**
+ * Two tasks at boot: `ticker` logs "tick" every 50 ms forever; `sleeper` logs
+ * "going to sleep" and sleeps an hour (its "never" is the line a stop must
+ * keep from being written). A daemon on it always has a task mid-sleep to
+ * cancel and one that keeps the loop busy.
+ */
+export const TICKER_AND_SLEEPER = `
+tasks:
+  ticker:
+    autostart: true
+    repeat: forever
+    steps: [{log: tick}, {sleep: 50ms}]
+  sleeper:
+    autostart: true
+    steps: [{log: going to sleep}, {sleep: 1h}, {log: never}]
+`;

@@ -5,24 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describe, it } from 'node:test';
 import { ROOT, startDaemon, tempDir } from '../helpers/daemon.js';
-import { configFile } from '../helpers/config-file.js';
+import { configFile, TICKER_AND_SLEEPER } from '../helpers/config-file.js';
 import { waitFor } from '../helpers/wait.js';
 
-const TWO_TASKS = `
-tasks:
-  ticker:
-    autostart: true
-    repeat: forever
-    steps: [{log: tick}, {sleep: 50ms}]
-  sleeper:
-    autostart: true
-    steps: [{log: going to sleep}, {sleep: 1h}, {log: never}]
-`;
 
 describe('stopping', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} cancels every task, each says so, and the daemon exits 0`, async () => {
-      const daemon = startDaemon(['run', '--config', configFile(TWO_TASKS)]);
+      const daemon = startDaemon(['run', '--config', configFile(TICKER_AND_SLEEPER)]);
       await daemon.waitFor((l) => l.msg === 'going to sleep');
       await daemon.waitFor((l) => l.msg === 'tick');
       daemon.child.kill(signal);
@@ -37,7 +27,7 @@ describe('stopping', () => {
 
   it('Ctrl-C on `npm start` (SIGINT to its process group): the daemon cancels its tasks and exits 0, npm reports 130, as the README says', async () => {
     // Its own process group, as a terminal's foreground job: the kill below reaches npm and the daemon alike.
-    const npm = spawn('npm', ['start', '--', '--config', configFile(TWO_TASKS)], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ASYNCDEMO_LOG_DIR: tempDir() } });
+    const npm = spawn('npm', ['start', '--', '--config', configFile(TICKER_AND_SLEEPER)], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ASYNCDEMO_LOG_DIR: tempDir() } });
     let out = '';
     npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     npm.stderr.resume();
@@ -55,7 +45,7 @@ describe('stopping', () => {
   });
 
   it('debug mode lists the tasks still pending at shutdown', async () => {
-    const daemon = startDaemon(['run', '--config', configFile(`debug: {enabled: true}\n${TWO_TASKS}`)]);
+    const daemon = startDaemon(['run', '--config', configFile(`debug: {enabled: true}\n${TICKER_AND_SLEEPER}`)]);
     await daemon.waitFor((l) => l.msg === 'going to sleep');
     daemon.child.kill('SIGTERM');
     assert.equal((await daemon.waitExit()).code, 0);
@@ -88,7 +78,7 @@ describe('failures', () => {
   });
 
   it('a log directory that cannot be created costs one clear line, and the daemon runs on', async () => {
-    const daemon = startDaemon(['run', '--config', configFile(TWO_TASKS)], { ASYNCDEMO_LOG_DIR: '/etc/hostname/logs' });
+    const daemon = startDaemon(['run', '--config', configFile(TICKER_AND_SLEEPER)], { ASYNCDEMO_LOG_DIR: '/etc/hostname/logs' });
     await daemon.waitFor((l) => l.msg === 'tick');
     daemon.child.kill('SIGTERM');
     assert.equal((await daemon.waitExit()).code, 0);

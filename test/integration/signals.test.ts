@@ -2,18 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { startDaemon } from '../helpers/daemon.js';
-import { configFile } from '../helpers/config-file.js';
+import { configFile, TICKER_AND_SLEEPER } from '../helpers/config-file.js';
 
-const TASKS = `
-tasks:
-  ticker:
-    autostart: true
-    repeat: forever
-    steps: [{log: tick}, {sleep: 50ms}]
-  sleeper:
-    autostart: true
-    steps: [{log: asleep}, {sleep: 1h}]
-`;
 
 /** Whether `pid` has a TCP socket listening on `port` (its fds against /proc/net/tcp). */
 function listensOn(pid: number, port: number): boolean {
@@ -39,10 +29,10 @@ function listensOn(pid: number, port: number): boolean {
 
 describe('signals', () => {
   it('SIGUSR1 logs the status report (tasks and their steps, steps done, config, last reload) and never opens the inspector', async () => {
-    const config = configFile(TASKS);
+    const config = configFile(TICKER_AND_SLEEPER);
     const daemon = startDaemon(['run', '--config', config]);
     try {
-      await daemon.waitFor((l) => l.msg === 'asleep');
+      await daemon.waitFor((l) => l.msg === 'going to sleep');
       daemon.child.kill('SIGUSR1');
       const status = await daemon.waitFor((l) => l.msg.startsWith('status: '), 10_000, 'the status line');
       assert.match(status.msg, new RegExp(`^status: running; 2 tasks: ticker\\[[01]\\] (log "tick"|sleep 50ms), sleeper\\[1\\] sleep 1h; \\d+ steps done; config ${config} loaded \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; no reload yet$`));
@@ -63,7 +53,7 @@ describe('signals', () => {
 
   for (const signal of ['SIGUSR2', 'SIGALRM'] as const) {
     it(`${signal} is logged and ignored: the daemon runs on and stops cleanly`, async () => {
-      const daemon = startDaemon(['run', '--config', configFile(TASKS)]);
+      const daemon = startDaemon(['run', '--config', configFile(TICKER_AND_SLEEPER)]);
       try {
         await daemon.waitFor((l) => l.msg === 'tick');
         daemon.child.kill(signal);
@@ -82,8 +72,8 @@ describe('signals', () => {
   }
 
   it('signals that come once the stop has finished change nothing: exit 0, and "stopped" is the last line', async () => {
-    const daemon = startDaemon(['run', '--config', configFile(TASKS)]);
-    await daemon.waitFor((l) => l.msg === 'asleep');
+    const daemon = startDaemon(['run', '--config', configFile(TICKER_AND_SLEEPER)]);
+    await daemon.waitFor((l) => l.msg === 'going to sleep');
     daemon.child.kill('SIGTERM');
     await daemon.waitFor((l) => l.msg.startsWith('stopped after'));
     // The daemon may still be finishing its log files, or gone already.

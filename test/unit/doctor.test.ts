@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
 import { formatReport, runDoctor, type DoctorProbes } from '../../src/doctor.js';
 import { ConfigError, GpioUnavailableError } from '../../src/errors.js';
-import { sdNotifyFix } from '../../src/systemd/sd-notify.js';
 import { configFile } from '../helpers/config-file.js';
 import { tempDir } from '../helpers/daemon.js';
+import { doctorProbes, SD_NOTIFY_FIX } from '../helpers/doctor-probes.js';
 
 function pi4Sysfs(): string {
   const root = tempDir('asyncdemo-doctor-sysfs-');
@@ -20,27 +19,11 @@ function pi4Sysfs(): string {
 }
 
 const LOGS = tempDir('asyncdemo-doctor-logs-');
-const FIX = sdNotifyFix('/opt/asyncdemo', false);
 const GOOD = `log: {file: {dir: ${LOGS}}}\nled: {enabled: true, pin: 27}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`;
 
 function probes(overrides: Partial<DoctorProbes> & { yaml?: string } = {}): DoctorProbes {
-  const file = configFile(overrides.yaml ?? GOOD);
-  return {
-    nodeVersion: 'v20.20.2',
-    configFile: file,
-    loadConfig: () => loadConfig({ file, env: {} }),
-    sysfsRoot: '/nonexistent/gpio',
-    devDir: '/nonexistent',
-    loadOnoff: () => undefined,
-    loadSdNotify: () => () => {},
-    sdNotifyFix: FIX,
-    systemdRunning: () => false,
-    pythonVersion: () => 'Python 3.11.2',
-    chooseLed: () => ({ backend: undefined, line: 'LED: GPIO is not usable, using a simulated LED instead: no sysfs GPIO', fellBack: true }),
-    user: () => ({ uid: 1000, groups: ['pi', 'gpio'] }),
-    gpioGroupExists: () => true,
-    ...overrides,
-  };
+  const { yaml, ...rest } = overrides;
+  return doctorProbes(yaml ?? GOOD, rest);
 }
 
 describe('asyncdemo doctor', () => {
@@ -62,7 +45,7 @@ describe('asyncdemo doctor', () => {
     );
     assert.ok(failed.every((c) => !c.required), 'all warnings here: this machine does not run systemd');
     for (const check of failed) assert.ok(check.fix !== undefined && check.fix.length > 0, `${check.text} has a fix`);
-    assert.equal(failed[0]?.fix, FIX);
+    assert.equal(failed[0]?.fix, SD_NOTIFY_FIX);
     assert.equal(failed[3]?.fix, 'sudo apt install python3');
     const report = formatReport(checks);
     assert.equal(report.ok, true);
@@ -78,7 +61,7 @@ describe('asyncdemo doctor', () => {
       ok: false,
       required: true,
       text: 'systemd binding (sd-notify) is not installed: it is required under systemd, and the service cannot start without it',
-      fix: FIX,
+      fix: SD_NOTIFY_FIX,
     });
     const report = formatReport(missing);
     assert.equal(report.ok, false);

@@ -1,31 +1,11 @@
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
-import { runDoctor, type DoctorProbes } from '../../src/doctor.js';
-import { configFile } from '../helpers/config-file.js';
+import { runDoctor } from '../../src/doctor.js';
+import { doctorProbes } from '../helpers/doctor-probes.js';
 import { tempDir } from '../helpers/daemon.js';
 
-function probes(logDir: string): DoctorProbes {
-  const file = configFile(`log: {file: {dir: ${logDir}}}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`);
-  return {
-    nodeVersion: 'v20.20.2',
-    configFile: file,
-    loadConfig: () => loadConfig({ file, env: {} }),
-    sysfsRoot: '/nonexistent/gpio',
-    devDir: '/nonexistent',
-    loadOnoff: () => undefined,
-    loadSdNotify: () => () => {},
-    sdNotifyFix: 'npm rebuild sd-notify',
-    systemdRunning: () => false,
-    pythonVersion: () => undefined,
-    chooseLed: () => ({ backend: undefined, line: 'LED: simulated', fellBack: false }),
-    user: () => ({ uid: 1000, groups: ['gpio'] }),
-    gpioGroupExists: () => true,
-  };
-}
-
-const logCheck = (dir: string) => runDoctor(probes(dir)).find((c) => c.text.startsWith('log directory'));
+const logCheck = (dir: string) => runDoctor(doctorProbes(`log: {file: {dir: ${dir}}}\ntasks: {a: {autostart: true, steps: [{log: hi}]}}\n`)).find((c) => c.text.startsWith('log directory'));
 
 describe('asyncdemo doctor on the log directory', () => {
   it('✗ when every user can write it, with the chmod that fixes it', () => {
