@@ -44,8 +44,13 @@ export interface RunningDaemon {
 }
 
 const tempDirs: string[] = [];
-// Each test file runs in its own process: its temporary directories go when it exits.
+/** Daemons started and not yet exited: a test that failed half-way may leave one behind. */
+const running = new Set<ChildProcess>();
+// Each test file runs in its own process: when it exits, its daemons are
+// killed (a failed test must not leave one running into the next files) and
+// its temporary directories go.
 process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -95,7 +100,13 @@ export function startDaemon(
     }
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  running.add(child);
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   // Lines are all in a turn after the process has exited; a wait still waiting then will not be answered.
   void exited.then(() => setImmediate(() => arrivals.end('exited')));
 
