@@ -3,7 +3,9 @@
 # it again after `git pull` to update. Needs root. Prints one line per thing it
 # does; the output of the tools it runs goes to a log, shown only when one fails.
 #
-#   sudo scripts/install.sh
+#   sudo scripts/install.sh              install or upgrade, then (re)start the service
+#   sudo scripts/install.sh --no-start   the same, but leave the service as it is: a
+#                                        deploy tool restarts it once, after writing its config
 #
 # App: /opt/asyncdemo (production dependencies only), the command
 # /usr/local/bin/asyncdemo. Config: /etc/asyncdemo/config.yaml (replaced at an
@@ -25,6 +27,14 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 
 say() { printf 'asyncdemo install: %s\n' "$*"; }
 die() { printf 'asyncdemo install: %s\n' "$*" >&2; exit 1; }
+
+START=1
+for arg in "$@"; do
+  case $arg in
+    --no-start) START=0 ;;
+    *) die "unknown option $arg (the one option is --no-start)" ;;
+  esac
+done
 
 [ "$(id -u)" -eq 0 ] || die "run me as root: sudo $0"
 
@@ -189,6 +199,10 @@ mv "$UNIT.tmp" "$UNIT"
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable --quiet asyncdemo.service
+  if [ "$START" -eq 0 ]; then
+    say "done; not (re)started (--no-start): a running asyncdemo keeps running the app it started with until: sudo systemctl restart asyncdemo"
+    exit 0
+  fi
   say "starting asyncdemo (returns once it is ready)"
   systemctl restart asyncdemo.service || die "asyncdemo did not start; see: journalctl -u asyncdemo -p warning"
   # Name only commands this release has.

@@ -208,7 +208,7 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     sandbox.write(CONFIG, TEST_CONFIG);
   });
 
-  it('an upgrade replaces a config still at its installed default, and keeps an edited one', () => {
+  it('an upgrade replaces a config still at its installed default, and keeps an edited one; with --no-start it leaves the running service alone', () => {
     // A second checkout whose default differs stands in for a newer release.
     sandbox.ok(['sh', '-c', `rm -rf /tmp/next && cp -a ${ROOT} /tmp/next && sed -i 's/slowStepMs: 100/slowStepMs: 120/' /tmp/next/config/default.yaml`], 120_000);
     sandbox.ok(['sh', '-c', `cp ${ROOT}/config/default.yaml ${CONFIG}`]);
@@ -218,10 +218,16 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     assert.match(upgrade.stdout, /updating the config \/etc\/asyncdemo\/config\.yaml to the new default/);
     assert.match(sandbox.ok(['cat', CONFIG]), /slowStepMs: 120/);
     sandbox.write(CONFIG, TEST_CONFIG);
-    const again = sandbox.run([`${ROOT}/scripts/install.sh`], 300_000);
+    // --no-start (the Ansible role's way): the running service is left alone, to be restarted once by the caller.
+    const running = show('MainPID');
+    const again = sandbox.run([`${ROOT}/scripts/install.sh`, '--no-start'], 300_000);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /keeping your edited \/etc\/asyncdemo\/config\.yaml; the new default is in \/etc\/asyncdemo\/config\.yaml\.dist/);
     assert.equal(sandbox.ok(['cat', CONFIG]), TEST_CONFIG);
+    assert.match(again.stdout, /not \(re\)started \(--no-start\)/);
+    assert.doesNotMatch(again.stdout, /starting asyncdemo/);
+    assert.equal(show('MainPID'), running, 'the service was not restarted');
+    assert.notEqual(running, '0');
   });
 
   it('install.sh installs the libsystemd-dev of the installed libsystemd0, or says plainly what the one it can get upgrades', () => {
