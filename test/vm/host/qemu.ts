@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import type { Arch, Image } from './images.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -145,6 +146,18 @@ function qemuArgs(o: BootOptions): string[] {
   ];
 }
 
+/** QEMU processes still running: a harness that ends (or is killed by a signal) takes its guests with it. */
+const guests = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of guests) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.log(`# ${signal}: killing ${guests.size} guest${guests.size === 1 ? '' : 's'} and stopping`);
+    process.exit(128 + osConstants.signals[signal]);
+  });
+}
+
 /**
  * Boots the image once, for one phase: the guest runs test/vm/guest/boot.sh
  * phase and powers off. Bounded by `timeoutMs`; with `cutWhen`, QEMU is
@@ -153,6 +166,8 @@ function qemuArgs(o: BootOptions): string[] {
 export async function bootPhase(o: BootOptions, onTick: () => void = () => {}): Promise<BootResult> {
   const started = Date.now();
   const child = spawn(QEMU[o.image.arch], qemuArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  guests.add(child);
+  child.once('exit', () => guests.delete(child));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   let exited: { code: number | null } | undefined;
