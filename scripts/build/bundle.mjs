@@ -19,7 +19,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['sd-notify', 'onoff'],
+  // date-fns-functions.cjs says why these three date-fns modules stay out.
+  external: ['sd-notify', 'onoff', 'date-fns/format', 'date-fns/parse', 'date-fns/isValid'],
   // The sources are ES modules and use import.meta.url, which CommonJS has not.
   define: { 'import.meta.url': '__asyncdemoUrl' },
   banner: { js: "const __asyncdemoUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -55,6 +55,14 @@ describe('the bundle', () => {
     assert.equal(alias['isValid']?.(new Date(NaN)), false);
   });
 
+  it('finds, from dist/, the date-fns modules it leaves out of the bundle (format, parse, isValid)', () => {
+    const bundle = readFileSync(join(ROOT, 'dist', 'app.js'), 'utf8');
+    const external = [...bundle.matchAll(/require\("(date-fns\/[^"]+)"\)/g)].map((m) => m[1] ?? '');
+    assert.deepEqual(external.sort(), ['date-fns/format', 'date-fns/isValid', 'date-fns/parse']);
+    const fromDist = createRequire(join(ROOT, 'dist', 'app.js'));
+    for (const name of external) assert.equal(typeof (fromDist(name) as Record<string, unknown>)[name.slice('date-fns/'.length)], 'function', `${name} does not load from dist/`);
+  });
+
   it('depends on exact versions of the packages its build assumes things of, and has them installed', () => {
     const pinned = { pino: packageJson.dependencies['pino'], 'pino-roll': packageJson.dependencies['pino-roll'], 'sonic-boom': packageJson.dependencies['sonic-boom'] };
     assert.equal(packageJson.overrides?.['sonic-boom'], pinned['sonic-boom'], 'the override holds pino and pino-roll to the same sonic-boom');
