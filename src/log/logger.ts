@@ -193,21 +193,22 @@ async function openFilesIfEnabled(
 }
 
 /**
- * Checks the wall clock against the monotonic clock once per event-loop turn
- * in which something is logged (pino stamps lines with the wall clock), and
- * calls `jumped` once for each step.
+ * Checks the wall clock against the monotonic clock when a line is logged in
+ * a millisecond of the wall clock other than the last line's (pino stamps
+ * lines with the wall clock, so a jump always shows as a new millisecond),
+ * and calls `jumped` once for each step. A burst of lines in one millisecond
+ * costs one check; a line logged alone costs no event-loop turn of its own
+ * (a check once per turn, by setImmediate, cost a periodic task a wake-up per line).
  */
 function watchWallClock(streams: pino.MultiStreamRes, clock: LogClock, jumped: (jumpMs: number) => void): void {
   const watch = new ClockJumpWatch(clock);
-  let checked = false;
-  const uncheck = (): void => {
-    checked = false;
-  };
+  let lastWallMs = Number.NaN;
   const write = streams.write;
   streams.write = function (this: pino.MultiStreamRes, data: string) {
-    if (!checked) {
-      checked = true;
-      setImmediate(uncheck);
+    const wallMs = clock.wallMs();
+    if (wallMs !== lastWallMs) {
+      lastWallMs = wallMs;
+      // check() takes the jump in before `jumped` logs about it: that line finds nothing new.
       const jump = watch.check();
       if (jump !== 0) jumped(jump);
     }
