@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
-import { childProcess } from './child-process.js';
+import { childProcess } from './lazy-builtins.js';
 
 /** How dist/main.js starts the bundle on this Node (see scripts/build/main.cjs). */
 export type CodeCacheState =

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { childProcess } from './child-process.js';
+import { childProcess } from './lazy-builtins.js';
 import type { CodeCacheState } from './code-cache.js';
 import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';

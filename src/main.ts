@@ -4,7 +4,6 @@
  * place that exits the process.
  */
 import { accessSync, constants, existsSync, fstatSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -16,6 +15,7 @@ import { Daemon, type DaemonDeps } from './daemon.js';
 import { formatReport, runDoctor } from './doctor.js';
 import { ConfigError, GpioUnavailableError, SdNotifyMissingError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
+import { tty } from './lazy-builtins.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
 import { isJournalStream } from './log/journal.js';
@@ -343,8 +343,7 @@ function stdoutIsTerminal(): boolean {
   } catch {
     return false;
   }
-  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
-  return isatty(1);
+  return tty().isatty(1);
 }
 
 function exit(logging: Logging | undefined, code: number): never {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { childProcess } from './child-process.js';
+import { childProcess } from './lazy-builtins.js';
 
 /**
  * The installed service as `print-config` and `doctor` describe it: the

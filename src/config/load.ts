@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { nodeCrypto } from '../lazy-builtins.js';
 import { describeValue, formatKeyPath, Issues, pathKey } from './issues.js';
 import { readConfigFile } from './read.js';
 import { schemaKeys, type Settings } from './schema.js';
@@ -56,15 +56,9 @@ export function loadConfig({ file, env }: LoadOptions): Config {
   }
 }
 
-const load = createRequire(import.meta.url);
-
-/**
- * SHA-256 of `text`, in hex. node:crypto is loaded on first use: loading it
- * (17 modules of Node's own) took about 3 ms of every start, before READY.
- */
+/** SHA-256 of `text`, in hex (node:crypto loads on first use: lazy-builtins.ts). */
 function sha256(text: string): string {
-  const { createHash } = load('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(text).digest('hex');
+  return nodeCrypto().createHash('sha256').update(text).digest('hex');
 }
 
 /** The `log` section of each file refused after it parsed, by its error. */

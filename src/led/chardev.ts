@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { childProcess } from '../child-process.js';
+import { childProcess } from '../lazy-builtins.js';
 import { GpioUnavailableError } from '../errors.js';
 import { PI_HEADER_LABELS } from './chips.js';
 import type { LedBackend, LedOutput } from './led.js';
