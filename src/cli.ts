@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { dump } from 'js-yaml';
 import type { Config, Source } from './config/load.js';
 import { schemaKeys } from './config/schema.js';
-import { listNames, type TaskDef } from './config/tasks.js';
+import type { TaskDef } from './config/tasks.js';
+import { writeStep } from './steps.js';
+import { listNames } from './text.js';
 import { UsageError } from './errors.js';
 
 export type Command =
@@ -192,14 +194,5 @@ export function sourceText(source: SourceWithOrigin): string {
 
 function taskForPrint(def: TaskDef): Record<string, unknown> {
   const { name: _name, repeat, ...rest } = def;
-  return { ...rest, repeat: repeat === Infinity ? 'forever' : repeat, steps: def.steps.map(({ kind, ...step }) => ({ [kind]: kindValue(step), ...stripValue(step) })) };
-}
-
-function kindValue(step: Record<string, unknown>): unknown {
-  return step['message'] ?? step['task'] ?? (step['ms'] === undefined ? true : `${step['ms'] as number}ms`);
-}
-
-function stripValue(step: Record<string, unknown>): Record<string, unknown> {
-  const { message: _m, task: _t, ms: _ms, ...rest } = step;
-  return rest;
+  return { ...rest, repeat: repeat === Infinity ? 'forever' : repeat, steps: def.steps.map(writeStep) };
 }

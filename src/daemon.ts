@@ -1,8 +1,7 @@
-import type { Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { settingsNeedingRestart } from './config/restart.js';
 import type { Settings } from './config/schema.js';
-import { listNames } from './config/tasks.js';
+import { listNames } from './text.js';
 import { ConfigError, GpioUnavailableError, TaskCancelledError } from './errors.js';
 import { watchEventLoop } from './event-loop-watch.js';
 import { ExitCode } from './exit-codes.js';
@@ -11,16 +10,15 @@ import type { Logging } from './log/logger.js';
 import { Scheduler } from './scheduler.js';
 import type { ReloadOutcome, StatusSnapshot } from './status.js';
 import type { Notifier } from './systemd/notifier.js';
-import { startDeadline, TIMED_OUT, type Timers } from './timers.js';
+import { startDeadline, TIMED_OUT, type Time } from './time.js';
 
 export interface DaemonDeps {
   readonly config: Config;
   /** Reads the config file again (SIGHUP). Throws {@link ConfigError} when it is invalid. */
   readonly reloadConfig: () => Config;
   readonly logging: Logging;
-  readonly clock: Clock;
-  /** Every timer the daemon arms: the stop's deadline, the watchdog, debug mode's watch. */
-  readonly timers: Timers;
+  /** The clocks, and every timer the daemon arms: the stop's deadline, the watchdog, debug mode's watch. */
+  readonly time: Time;
   readonly leds: StepLeds;
   /** Opens the LED backend for new LED settings at reload; undefined when the LED is disabled. */
   readonly openLedBackend: (led: Settings['led']) => Promise<LedBackend | undefined>;
@@ -66,10 +64,10 @@ export class Daemon {
   constructor(deps: DaemonDeps) {
     this.#deps = deps;
     this.#config = deps.config;
-    this.#configLoadedAt = deps.timers.wallNow();
+    this.#configLoadedAt = deps.time.wallMs();
     this.finished = new Promise((resolve) => (this.#finish = resolve));
     this.#scheduler = new Scheduler(deps.config.tasks, {
-      clock: deps.clock,
+      time: deps.time,
       logger: deps.logging.logger,
       ledFor: (task) => deps.leds.forTask(task),
       onStop: (by) => void this.stop(`requested by ${by}`),
@@ -90,7 +88,7 @@ export class Daemon {
   start(): void {
     const { logger } = this.#deps.logging;
     // A daemon with every task finished still runs, like asyncio's run_forever(), until it is stopped.
-    this.#keepAlive = this.#deps.timers.setInterval(() => {}, 2 ** 31 - 1);
+    this.#keepAlive = this.#deps.time.setInterval(() => {}, 2 ** 31 - 1);
     // A run ended by SIGKILL or a power cut leaves its LED as it was, perhaps lit: this one starts from off.
     this.#deps.leds.turnOff(this.#config.tasks.values());
     this.#applyDebug(this.#config.settings.debug);
@@ -128,7 +126,7 @@ export class Daemon {
         try {
           applied = await this.#reloadOnce();
         } catch (error) {
-          this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'failed', reason: error instanceof Error ? error.message : String(error) };
+          this.#lastReload = { at: this.#deps.time.wallMs(), result: 'failed', reason: error instanceof Error ? error.message : String(error) };
           // systemd is waiting for the end of RELOADING=1.
           this.#deps.notifier.ready(`${this.#status()}; last reload failed`);
           this.#publish();
@@ -153,14 +151,14 @@ export class Daemon {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       logger.error(`reload refused, the running config stays: ${error.message}`);
-      this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'refused', reason: error.message };
+      this.#lastReload = { at: this.#deps.time.wallMs(), result: 'refused', reason: error.message };
       notifier.ready(`${this.#status()}; last reload refused: invalid config`);
       this.#publish();
       return false;
     }
     const previous = this.#config;
     this.#config = next;
-    this.#configLoadedAt = this.#deps.timers.wallNow();
+    this.#configLoadedAt = this.#deps.time.wallMs();
     logging.setLevels(next.settings.log);
     this.#applyDebug(next.settings.debug);
     if (JSON.stringify(previous.settings.led) !== JSON.stringify(next.settings.led)) {
@@ -192,7 +190,7 @@ export class Daemon {
       `reloaded ${next.file}${pending === '' ? '' : ` except ${pending} (${need} a restart)`}: kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
         `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`,
     );
-    this.#lastReload = { at: this.#deps.timers.wallNow(), result: 'applied', reason: summary };
+    this.#lastReload = { at: this.#deps.time.wallMs(), result: 'applied', reason: summary };
     notifier.ready(this.#status());
     this.#publish();
     return true;
@@ -246,11 +244,11 @@ export class Daemon {
   }
 
   async #stop(reason: string): Promise<number> {
-    const { logging, notifier, leds, timers } = this.#deps;
+    const { logging, notifier, leds, time } = this.#deps;
     const { logger } = logging;
     const { timeoutMs } = this.#config.settings.shutdown;
     // First of all: the deadline covers everything below (close-with-grace's way).
-    const deadline = startDeadline(timers, timeoutMs);
+    const deadline = startDeadline(time, timeoutMs);
     this.#stopBegun = true;
     notifier.stopping(`stopping: ${reason}`);
     this.#publish();
@@ -301,11 +299,11 @@ export class Daemon {
   }
 
   #stopTimers(): void {
-    const { timers } = this.#deps;
+    const { time } = this.#deps;
     this.#stopWatch?.();
     this.#stopWatch = undefined;
-    timers.clearInterval(this.#watchdog);
-    timers.clearInterval(this.#keepAlive);
+    time.clearInterval(this.#watchdog);
+    time.clearInterval(this.#keepAlive);
   }
 
   #applyDebug(debug: Settings['debug']): void {
@@ -313,7 +311,7 @@ export class Daemon {
     this.#stopWatch = undefined;
     this.#scheduler.setSlowStepMs(debug.enabled ? debug.slowStepMs : undefined);
     if (debug.enabled) {
-      this.#stopWatch = watchEventLoop({ timers: this.#deps.timers, logger: this.#deps.logging.logger, thresholdMs: debug.slowStepMs });
+      this.#stopWatch = watchEventLoop({ time: this.#deps.time, logger: this.#deps.logging.logger, thresholdMs: debug.slowStepMs });
     }
   }
 
@@ -323,17 +321,17 @@ export class Daemon {
    * tick, or every few seconds when there is no watchdog.
    */
   #startWatchdog(): void {
-    const { notifier, timers } = this.#deps;
+    const { notifier, time } = this.#deps;
     const tick = (): void => {
       if (notifier.active) notifier.status(this.#status());
       this.#publish();
     };
     const interval = notifier.active ? notifier.watchdogIntervalMs : undefined;
     if (interval === undefined) {
-      if (notifier.active || this.#deps.publishStatus !== undefined) this.#watchdog = timers.setInterval(tick, STATUS_INTERVAL_MS, { ref: false });
+      if (notifier.active || this.#deps.publishStatus !== undefined) this.#watchdog = time.setInterval(tick, STATUS_INTERVAL_MS, { ref: false });
       return;
     }
-    this.#watchdog = timers.setInterval(() => {
+    this.#watchdog = time.setInterval(() => {
       notifier.watchdog();
       tick();
     }, interval);

@@ -1,6 +1,6 @@
 import { formatDuration } from './config/duration.js';
 import type { Logger } from './log/logger.js';
-import type { Timers } from './timers.js';
+import type { Time } from './time.js';
 
 /**
  * Debug mode's event-loop watch: a timer that expects to run every
@@ -10,14 +10,14 @@ import type { Timers } from './timers.js';
  *
  * Returns the function that stops the watch.
  */
-export function watchEventLoop({ timers, logger, thresholdMs }: { timers: Timers; logger: Logger; thresholdMs: number }): () => void {
+export function watchEventLoop({ time, logger, thresholdMs }: { time: Time; logger: Logger; thresholdMs: number }): () => void {
   // Check often enough that a block just over the threshold is seen, but not so often that an idle Pi wakes for nothing.
   const periodMs = Math.max(10, Math.min(thresholdMs, 1000));
-  let expected = timers.now() + periodMs;
+  let expected = time.monotonicMs() + periodMs;
   // ref: false, because the watch must never be what keeps a stopping daemon alive.
-  const timer = timers.setInterval(
+  const timer = time.setInterval(
     () => {
-      const now = timers.now();
+      const now = time.monotonicMs();
       const late = now - expected;
       expected = now + periodMs;
       if (late > thresholdMs) logger.warn({ blockedMs: Math.round(late) }, `event loop blocked for about ${formatDuration(late)} (threshold ${thresholdMs}ms)`);
@@ -25,5 +25,5 @@ export function watchEventLoop({ timers, logger, thresholdMs }: { timers: Timers
     periodMs,
     { ref: false },
   );
-  return () => timers.clearInterval(timer);
+  return () => time.clearInterval(timer);
 }

@@ -8,7 +8,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, settingRows, sourceText, writeOut, type Command } from './cli.js';
-import { createSystemClock } from './clock.js';
 import { inspectCodeCache } from './code-cache.js';
 import { fallbackLogSettings, loadConfig, type Config } from './config/load.js';
 import { Daemon, type DaemonDeps } from './daemon.js';
@@ -19,7 +18,6 @@ import { tty } from './lazy-builtins.js';
 import { StepLeds, type LedBackend } from './led/led.js';
 import { selectLedBackend } from './led/select.js';
 import { isJournalStream } from './log/journal.js';
-import { logClockOn } from './log/log-clock.js';
 import { createLogging, type Logging } from './log/logger.js';
 import { createProcessHandlers } from './process-handlers.js';
 import { readServiceView, serviceDirectory, type ServiceView } from './service-view.js';
@@ -27,7 +25,7 @@ import { listenToProcess } from './signals.js';
 import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedSetting, type PublishedStatus } from './status-file.js';
 import type { Notifier } from './systemd/notifier.js';
 import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix, type SdNotifierOptions } from './systemd/sd-notify.js';
-import { nodeTimers, type Timers } from './timers.js';
+import { systemTime, type Time } from './time.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -75,7 +73,7 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
           loadConfig: () => loadConfig({ file: view.file, env: view.env }),
           loadSdNotify,
           sdNotifyFix: bindingFix,
-          chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env) }),
+          chooseLed: (led) => selectLedBackend(led, { logger: silent, childEnv: childEnv(env), time: systemTime }),
           ...(view.service === undefined ? {} : { service: { user: view.service.user ?? 'root', workingDirectory: serviceDirectory(view.service) } }),
         }),
       );
@@ -217,7 +215,7 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
   const startup: Startup = {
     file,
     env,
-    timers: nodeTimers,
+    time: systemTime,
     stdoutIsTTY: stdoutIsTerminal(),
     notifierOptions: { env, pid: process.pid, monotonicUsec: () => process.hrtime.bigint() / 1000n, fix: bindingFix },
   };
@@ -242,14 +240,14 @@ async function run(flag: string | undefined, env: Env): Promise<number> {
 interface Startup {
   readonly file: string;
   readonly env: Env;
-  readonly timers: Timers;
+  readonly time: Time;
   readonly stdoutIsTTY: boolean;
   readonly notifierOptions: SdNotifierOptions;
 }
 
 /** The config cannot be used: say why through the logger, so the reason is in the log files as well as on the console and in the journal. */
-async function refuseConfig({ file, env, timers, stdoutIsTTY, notifierOptions }: Startup, error: ConfigError): Promise<number> {
-  const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, clock: logClockOn(timers) });
+async function refuseConfig({ file, env, time, stdoutIsTTY, notifierOptions }: Startup, error: ConfigError): Promise<number> {
+  const logging = await createLogging({ settings: fallbackLogSettings({ file, env }, error), env, stdoutIsTTY, time });
   logging.logger.fatal(`${error.message}\nnot starting; fix the config (asyncdemo check-config ${file}) and start again`);
   try {
     // systemctl status shows why it did not start.
@@ -272,8 +270,8 @@ interface OutsideWorld {
 }
 
 /** Opens what the daemon talks to, or returns the exit code of the first that cannot be opened (after logging why). */
-async function openOutsideWorld({ env, timers, stdoutIsTTY, notifierOptions }: Startup, config: Config): Promise<OutsideWorld | number> {
-  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, clock: logClockOn(timers) });
+async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Startup, config: Config): Promise<OutsideWorld | number> {
+  const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, time });
   const { logger } = logging;
   let notifier: Notifier;
   try {
@@ -286,7 +284,7 @@ async function openOutsideWorld({ env, timers, stdoutIsTTY, notifierOptions }: S
     return ExitCode.unavailable;
   }
   const openLedBackend: OpenLedBackend = async (led) => {
-    const choice = selectLedBackend(led, { logger, childEnv: childEnv(env) });
+    const choice = selectLedBackend(led, { logger, childEnv: childEnv(env), time });
     if (choice.fellBack) logger.warn(choice.line);
     else logger.info(choice.line);
     return choice.backend;
@@ -304,22 +302,21 @@ async function openOutsideWorld({ env, timers, stdoutIsTTY, notifierOptions }: S
 }
 
 /** Creates the daemon from what was opened and hands it the process's signals and error events. */
-function wireDaemon({ file, env, timers }: Startup, config: Config, { logging, notifier, openLedBackend, ledBackend }: OutsideWorld): { daemon: Daemon; status: ReturnType<typeof statusPublisher> } {
+function wireDaemon({ file, env, time }: Startup, config: Config, { logging, notifier, openLedBackend, ledBackend }: OutsideWorld): { daemon: Daemon; status: ReturnType<typeof statusPublisher> } {
   const { logger } = logging;
-  const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`));
+  const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`), time);
   const status = statusPublisher(env, config, leds, logger);
   const daemon = new Daemon({
     config,
     reloadConfig: () => loadConfig({ file, env }),
     logging,
-    clock: createSystemClock(timers),
-    timers,
+    time,
     leds,
     openLedBackend,
     notifier,
     // The crash step: an exception outside any task, as an uncaught one would be.
     crash: (error) =>
-      timers.setImmediate(() => {
+      time.setImmediate(() => {
         throw error;
       }),
     ...(status === undefined ? {} : { publishStatus: status.publish }),
@@ -327,7 +324,7 @@ function wireDaemon({ file, env, timers }: Startup, config: Config, { logging, n
 
   // Node prints warnings to stderr by itself; they go through the logger instead.
   process.removeAllListeners('warning');
-  listenToProcess(process, createProcessHandlers({ daemon, logging, leds, timers, exit: (code) => exit(logging, code) }));
+  listenToProcess(process, createProcessHandlers({ daemon, logging, leds, time, exit: (code) => exit(logging, code) }));
   return { daemon, status };
 }
 

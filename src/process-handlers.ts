@@ -3,14 +3,14 @@ import { ExitCode } from './exit-codes.js';
 import type { Logging } from './log/logger.js';
 import type { ProcessHandlers } from './signals.js';
 import { formatStatus } from './status.js';
-import { withTimeout, type Timers } from './timers.js';
+import { withTimeout, type Time } from './time.js';
 
 export interface HandlerDeps {
   readonly daemon: Pick<Daemon, 'stop' | 'reload' | 'halt' | 'status' | 'stopFinished' | 'config'>;
   readonly logging: Pick<Logging, 'logger' | 'flushSync' | 'close'>;
   /** Turns the LED off synchronously, for an exit that cannot wait. */
   readonly leds: { closeNow(): void };
-  readonly timers: Timers;
+  readonly time: Time;
   /** Ends the process with this code (main.ts: process.exit). */
   readonly exit: (code: number) => void;
 }
@@ -34,12 +34,12 @@ export const SIGNAL_WINDOW_MS = 10_000;
  * signal changes nothing: the exit code stays the stop's, and no line is
  * written that could miss the log files, which are being closed.
  */
-export function createProcessHandlers({ daemon, logging, leds, timers, exit }: HandlerDeps): ProcessHandlers {
+export function createProcessHandlers({ daemon, logging, leds, time, exit }: HandlerDeps): ProcessHandlers {
   const { logger } = logging;
   const warned = new Set<string>();
   let crashing = false;
   const quiet = (): boolean => crashing || daemon.stopFinished;
-  const limited = rateLimited(timers);
+  const limited = rateLimited(time);
 
   return {
     stop(signal) {
@@ -95,7 +95,7 @@ export function createProcessHandlers({ daemon, logging, leds, timers, exit }: H
     await withTimeout(
       daemon.halt('the daemon crashed').catch(() => {}),
       HALT_TIMEOUT_MS,
-      timers,
+      time,
     );
     await logging.close();
     exit(ExitCode.failure);
@@ -107,10 +107,10 @@ export function createProcessHandlers({ daemon, logging, leds, timers, exit }: H
  * {@link SIGNAL_WINDOW_MS}; the first line of the next window says how many
  * were passed over.
  */
-function rateLimited(timers: Timers): (signal: string, write: (more: string) => void) => void {
+function rateLimited(time: Time): (signal: string, write: (more: string) => void) => void {
   const windows = new Map<string, { start: number; lines: number; skipped: number }>();
   return (signal, write) => {
-    const now = timers.now();
+    const now = time.monotonicMs();
     let window = windows.get(signal);
     let skipped = 0;
     if (window === undefined || now - window.start >= SIGNAL_WINDOW_MS) {

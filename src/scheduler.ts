@@ -1,12 +1,13 @@
-import type { Clock } from './clock.js';
 import { sameTask, type TaskDef, type TaskTable } from './config/tasks.js';
 import { TaskCancelledError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
-import { describeStep, runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from './worker.js';
+import { describeStep } from './steps.js';
+import type { Time } from './time.js';
+import { runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from './worker.js';
 
 export interface SchedulerOptions {
-  readonly clock: Clock;
+  readonly time: Time;
   /** The root logger; task lines carry `{task, step}` rather than a child's bindings. */
   readonly logger: Logger;
   /** The LED of a task, if its steps drive one. */
@@ -46,7 +47,9 @@ export interface ReloadChanges {
  *
  * A task runs at most once at a time. Spawning a task that is already running
  * (or already spawned and about to start) changes nothing and is logged at
- * debug level, the way `systemctl start` leaves an active unit alone.
+ * debug level, the way `systemctl start` leaves an active unit alone. A task
+ * that was cancelled is done, as in asyncio, even while it is still logging
+ * its cancellation: spawning it starts it again.
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -63,7 +66,7 @@ export class Scheduler {
     this.#tasks = tasks;
     this.#options = options;
     this.#callbacks = {
-      clock: options.clock,
+      time: options.time,
       logger: options.logger,
       slowStepMs: () => this.#slowStepMs,
       spawn: (name, by) => this.spawn(name, by),
@@ -118,7 +121,7 @@ export class Scheduler {
   spawn(name: string, by: string): void {
     const def = this.#tasks.get(name);
     if (def === undefined || this.#closed) return;
-    if (this.#running.has(name)) {
+    if (this.#running.get(name)?.controller.signal.aborted === false) {
       this.#options.logger.debug({ task: name }, `already running; spawn by ${by} ignored`);
       return;
     }
@@ -175,7 +178,7 @@ export class Scheduler {
   }
 
   #start(def: TaskDef, by: string, nextTurn: boolean): void {
-    const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stopBy: undefined } as Entry;
+    const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stepSince: 0, deadline: 0, sleeper: undefined, stopBy: undefined } as Entry;
     this.#running.set(def.name, entry);
     entry.done = runTask(entry, this.#callbacks, { nextTurn, by });
   }

@@ -1,9 +1,9 @@
-import type { Clock, Sleeper } from './clock.js';
+import type { TaskDef } from './config/tasks.js';
 import { formatDuration } from './config/duration.js';
-import type { Step, TaskDef } from './config/tasks.js';
-import { TaskFailedError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
+import { nextTurn } from './sleep.js';
+import { describeStep, kindOf, type Step, type StepRun, type StepServices } from './steps.js';
 
 /** How a task's run ended. */
 export type TaskOutcome = 'done' | 'cancelled' | 'failed' | 'stopped';
@@ -12,30 +12,17 @@ export type TaskOutcome = 'done' | 'cancelled' | 'failed' | 'stopped';
  * One run of a task: what the scheduler keeps about it and the worker updates.
  * Deliberately small: a daemon may hold ten thousand of them.
  */
-export interface TaskRun {
+export interface TaskRun extends StepRun {
   readonly def: TaskDef;
-  /** Aborting its signal cancels the run, with the abort reason saying who and why. */
-  readonly controller: AbortController;
   readonly led: TaskLed | undefined;
-  /** Index of the step it is at, for pending-task reports. */
+  /** Index of the step it is at, for reports. */
   step: number;
-  /** Set by a `stop` step: who asked the daemon to stop. */
-  stopBy: string | undefined;
 }
 
-/** The scheduler's callbacks a worker calls, and the clock and logger it runs with: one, shared by every task. */
-export interface TaskCallbacks {
-  readonly clock: Clock;
-  /** Step lines carry `{task, step}`, which the console renders as `task[step]`. */
-  readonly logger: Logger;
+/** What the worker needs besides what steps use: one set, shared by every task (the scheduler's). */
+export interface TaskCallbacks extends StepServices {
   /** Debug mode: steps whose synchronous part runs longer than this (ms) are reported. */
   slowStepMs(): number | undefined;
-  /** Starts a task on the next turn of the event loop (`ensure_future`). */
-  spawn(name: string, by: string): void;
-  /** Cancels a task now (`task.cancel()`). */
-  cancel(name: string, by: string): void;
-  /** Throws outside any task, as an uncaught exception (the `crash` demonstration step). */
-  crash(error: Error): void;
   /** Counts a finished step, for the status line. */
   stepDone(): void;
   /** Debug mode saw a slow step (after logging it), for the status line. */
@@ -55,58 +42,50 @@ export interface RunOptions {
  * Runs one task's steps, `repeat` times. Never rejects: a cancellation or a
  * failure is logged here, with the task and step, and becomes the outcome.
  *
- * Steps up to the next sleep run synchronously in one turn of the event loop,
- * as a coroutine runs up to its next `await`; that is why a task that spawns
- * another logs its next line before the spawned task's first.
- *
- * Sleeps wait for absolute deadlines on a monotonic clock, so a periodic task
- * keeps its schedule instead of drifting by the time its steps take. A task
- * that wakes more than a whole sleep late (the loop was blocked) starts a new
- * schedule from now rather than firing a burst of missed steps.
+ * Steps up to the next wait (a sleep) run synchronously in one turn of the
+ * event loop, as a coroutine runs up to its next `await`; that is why a task
+ * that spawns another logs its next line before the spawned task's first.
+ * What each step does is its kind's business (steps.ts).
  *
  * A `stop` step ends the run; the scheduler asks the daemon to stop once the
  * run has ended, so the stopping task is not among those cancelled.
  *
  * A run that was cancelled before its first turn runs no step at all.
  */
-export async function runTask(run: TaskRun, callbacks: TaskCallbacks, { nextTurn, by }: RunOptions): Promise<TaskOutcome> {
+export async function runTask(run: TaskRun, callbacks: TaskCallbacks, { nextTurn: later, by }: RunOptions): Promise<TaskOutcome> {
   // One async function per run and no wrapper around it: each suspended one costs memory.
-  const { clock, logger } = callbacks;
+  const { time, logger } = callbacks;
   const { def, led } = run;
   const { signal } = run.controller;
-  // Made at the first sleep: a task that never sleeps need not listen to its signal.
-  let sleeper: Sleeper | undefined;
   const { name, steps } = def;
   let outcome: TaskOutcome = 'cancelled';
   let index = 0;
   try {
-    if (nextTurn) await clock.nextTurn();
+    if (later) await nextTurn(time);
     if (signal.aborted) {
       const reason: unknown = signal.reason;
       logger.info({ task: name }, `${reason instanceof Error ? reason.message : 'cancelled'} before it started`);
       return outcome;
     }
     logger.debug({ task: name }, `started by ${by}`);
-    let deadline = clock.now();
+    run.deadline = time.monotonicMs();
     for (let round = 0; round < def.repeat; round++) {
       for (index = 0; index < steps.length; index++) {
         if (signal.aborted) return (outcome = cancelled(logger, name, index, signal));
-        run.step = index;
         const step = steps[index] as Step;
-        led?.stepStarted(step);
         const slowMs = callbacks.slowStepMs();
-        const started = slowMs === undefined ? 0 : clock.now();
-        let wait: Promise<void> | undefined;
-        if (step.kind === 'sleep') {
-          deadline = nextDeadline(deadline, step.ms, clock.now());
-          wait = (sleeper ??= clock.sleeper(signal)).until(deadline);
-        } else if (takeStep(run, callbacks, step, index) === 'stop') {
+        const started = time.monotonicMs();
+        run.step = index;
+        run.stepSince = started;
+        led?.stepStarted(step);
+        const result = kindOf(step).run(step, run, index, callbacks);
+        if (result === 'stop') {
           led?.stepEnded(step);
           callbacks.stepDone();
           return (outcome = 'stopped');
         }
-        if (slowMs !== undefined) reportIfSlow(callbacks, name, index, step, clock.now() - started, slowMs);
-        if (wait !== undefined) await wait;
+        if (slowMs !== undefined) reportIfSlow(callbacks, name, index, step, time.monotonicMs() - started, slowMs);
+        if (result !== undefined) await result;
         led?.stepEnded(step);
         callbacks.stepDone();
       }
@@ -119,56 +98,10 @@ export async function runTask(run: TaskRun, callbacks: TaskCallbacks, { nextTurn
     logger.error({ task: name, step: index, err: error }, `failed: ${reason}`);
     return (outcome = 'failed');
   } finally {
-    sleeper?.close();
+    run.sleeper?.close();
     run.step = index;
     led?.taskEnded();
     callbacks.ended(run, outcome);
-  }
-}
-
-/**
- * The deadline of a sleep: `ms` after the last one, so a periodic task keeps
- * its schedule; from now if it woke more than a whole sleep late.
- */
-function nextDeadline(last: number, ms: number, now: number): number {
-  const deadline = last + ms;
-  return now - deadline > ms ? now + ms : deadline;
-}
-
-/**
- * Does what a step other than `sleep` does, synchronously (the task's sleeps
- * and deadlines stay in {@link runTask}). Returns `'stop'` for a `stop` step,
- * which ends the run.
- */
-function takeStep(run: TaskRun, callbacks: TaskCallbacks, step: Exclude<Step, { kind: 'sleep' }>, index: number): 'stop' | undefined {
-  const { clock, logger } = callbacks;
-  const { name } = run.def;
-  switch (step.kind) {
-    case 'log':
-      logger[step.level]({ task: name, step: index }, step.message);
-      return undefined;
-    case 'spawn':
-      callbacks.spawn(step.task, `${name}[${index}]`);
-      return undefined;
-    case 'cancel':
-      callbacks.cancel(step.task, `${name}[${index}]`);
-      return undefined;
-    case 'stop':
-      logger.info({ task: name, step: index }, 'stop: stopping the daemon');
-      run.stopBy = `${name}[${index}]`;
-      return 'stop';
-    case 'busy': {
-      const until = clock.now() + step.ms;
-      while (clock.now() < until) {
-        // Holding the event loop on purpose: this step demonstrates debug mode.
-      }
-      return undefined;
-    }
-    case 'fail':
-      throw new TaskFailedError(step.message);
-    case 'crash':
-      callbacks.crash(new Error(`${step.message} (crash step ${name}[${index}])`));
-      return undefined;
   }
 }
 
@@ -186,22 +119,4 @@ function cancelled(logger: Logger, task: string, index: number, signal: AbortSig
   const reason: unknown = signal.reason;
   logger.info({ task, step: index }, reason instanceof Error ? reason.message : 'cancelled');
   return 'cancelled';
-}
-
-/** How a step reads in reports: `sleep 200ms`, `log "operation1"`. */
-export function describeStep(step: Step): string {
-  switch (step.kind) {
-    case 'log':
-    case 'fail':
-    case 'crash':
-      return `${step.kind} ${JSON.stringify(step.message)}`;
-    case 'sleep':
-    case 'busy':
-      return `${step.kind} ${formatDuration(step.ms)}`;
-    case 'spawn':
-    case 'cancel':
-      return `${step.kind} ${step.task}`;
-    case 'stop':
-      return 'stop';
-  }
 }

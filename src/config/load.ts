@@ -1,9 +1,9 @@
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { nodeCrypto } from '../lazy-builtins.js';
-import { describeValue, formatKeyPath, Issues, pathKey } from './issues.js';
+import { describeValue, formatKeyPath, isMapping, Issues, pathKey } from './issues.js';
 import { readConfigFile } from './read.js';
 import { schemaKeys, type Settings } from './schema.js';
-import { isMapping, readSettings } from './settings.js';
+import { readSettings } from './settings.js';
 import { readTasks, type TaskTable } from './tasks.js';
 import { parseConfigText, type ParsedYaml } from './yaml.js';
 

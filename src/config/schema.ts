@@ -1,5 +1,6 @@
 import convict from 'convict';
-import { BCM_PIN_MAX, LED_MODES, LOG_LEVELS, type LedMode, type LogLevel } from './tasks.js';
+import { LED_MODES, LOG_LEVELS, type LedMode, type LogLevel } from './choices.js';
+import { BCM_PIN_MAX } from './tasks.js';
 
 /** Everything but `tasks` (see tasks.ts), as convict hands it back after validation. */
 export interface Settings {

@@ -1,5 +1,5 @@
 import convict from 'convict';
-import type { Issues, Segment } from './issues.js';
+import { isMapping, type Issues, type Segment } from './issues.js';
 import { unknownKeyReason } from './keys.js';
 import { FORMATS, schema, schemaKeys, type Format, type FormatName, type Settings } from './schema.js';
 
@@ -96,8 +96,4 @@ function checkSection(values: Readonly<Record<string, unknown>>, section: Schema
 
 function isLeaf(node: SchemaLeaf | SchemaSection): node is SchemaLeaf {
   return typeof (node as SchemaLeaf).doc === 'string';
-}
-
-export function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

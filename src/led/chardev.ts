@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { childProcess } from '../lazy-builtins.js';
 import { GpioUnavailableError } from '../errors.js';
+import type { Time } from '../time.js';
 import { PI_HEADER_LABELS } from './chips.js';
 import type { LedBackend, LedOutput } from './led.js';
 import { lineHelperArgs } from './line-helper.js';
@@ -24,6 +25,8 @@ export interface ChardevOptions {
   readonly env: Env;
   /** Where a failure that happens later, in the helper, is reported. */
   readonly onError: (error: Error) => void;
+  /** The release's bound. */
+  readonly time: Time;
   /** Where the GPIO character devices are. */
   readonly devDir?: string;
   /** How the chips are found; tests pass their own. */
@@ -81,7 +84,7 @@ function noPermission(devices: readonly string[]): GpioUnavailableError {
  *
  * @throws {GpioUnavailableError} saying why and how to fix it.
  */
-export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/dev', detect = detectChips }: ChardevOptions): LedBackend & { readonly chip: string; readonly label: string } {
+export function openChardevBackend({ activeLow, chip, env, onError, time, devDir = '/dev', detect = detectChips }: ChardevOptions): LedBackend & { readonly chip: string; readonly label: string } {
   if (listGpioDevices(devDir).length === 0) throw new GpioUnavailableError(`no GPIO character devices (${devDir}/gpiochip*): not a Raspberry Pi`, 'run asyncdemo on a Raspberry Pi, or use led.backend: simulated');
   const chips = detect(devDir, env);
   if (chips === undefined) throw new GpioUnavailableError('python3 does not run (asyncdemo drives the GPIO character device through a small python3 helper)', 'sudo apt install python3');
@@ -114,7 +117,7 @@ export function openChardevBackend({ activeLow, chip, env, onError, devDir = '/d
       // On every Pi header chip, line N is BCM N (pinctrl-bcm2835/2711, and the RP1's 0–27).
       if (header.lines !== undefined && bcm >= header.lines) throw new GpioUnavailableError(`BCM ${bcm} is out of range for ${name} [${header.label ?? ''}] (0 to ${header.lines - 1})`, 'check led.pin');
       const spawn = (): ChildProcess => childProcess().spawn('python3', lineHelperArgs(['hold', header.device, String(bcm), activeLow ? '1' : '0', 'asyncdemo']), { env, stdio: ['pipe', 'ignore', 'pipe'] });
-      return new HelperLine(spawn, `the GPIO helper for BCM ${bcm}`, onError);
+      return new HelperLine(spawn, `the GPIO helper for BCM ${bcm}`, onError, time);
     },
   };
 }
@@ -131,15 +134,17 @@ class HelperLine implements LedOutput {
   readonly #onError: (error: Error) => void;
   /** "the GPIO helper for BCM 17", for messages. */
   readonly #what: string;
+  readonly #time: Time;
   #written = false;
   #pending: boolean | undefined;
   #draining = false;
   #released = false;
   #failed = false;
 
-  constructor(spawn: () => ChildProcess, what: string, onError: (error: Error) => void) {
+  constructor(spawn: () => ChildProcess, what: string, onError: (error: Error) => void, time: Time) {
     this.#onError = onError;
     this.#what = what;
+    this.#time = time;
     const child = spawn();
     this.#child = child;
     let stderr = '';
@@ -183,9 +188,9 @@ class HelperLine implements LedOutput {
     this.#released = true;
     // The helper drives the line off at the end of its input, then lets it go and exits 0.
     this.#child.stdin?.end(this.#written ? '0' : undefined);
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
+    const timer = this.#time.setTimeout(() => this.#child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
     const { code, signal, stderr } = await this.#exited;
-    clearTimeout(timer);
+    this.#time.clearTimeout(timer);
     if (code !== 0) this.#report(new Error(`${this.#what} could not turn the LED off (${code ?? signal ?? '?'}): ${stderr.trim() || 'no message'}`));
   }
 

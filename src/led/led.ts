@@ -1,4 +1,7 @@
-import type { LedMode, Step, TaskDef } from '../config/tasks.js';
+import type { LedMode } from '../config/choices.js';
+import type { TaskDef } from '../config/tasks.js';
+import type { Step } from '../steps.js';
+import type { Time } from '../time.js';
 
 /** One GPIO output line, already configured as an output and initially off. */
 export interface LedOutput {
@@ -45,6 +48,7 @@ export class StepLeds {
   #backend: LedBackend | undefined;
   #settings: StepLedsSettings;
   readonly #onError: (error: Error, pin: number) => void;
+  readonly #time: Time;
   readonly #pins = new Map<number, PinState | undefined>();
   /** Pins whose release is under way (close), for closeNow. */
   readonly #closing = new Set<PinState>();
@@ -52,11 +56,13 @@ export class StepLeds {
   /**
    * @param backend undefined when the LED is disabled: every task LED then does nothing.
    * @param onError where failures to drive a pin are reported, once per pin.
+   * @param time the blinks' timers.
    */
-  constructor(backend: LedBackend | undefined, settings: StepLedsSettings, onError: (error: Error, pin: number) => void) {
+  constructor(backend: LedBackend | undefined, settings: StepLedsSettings, onError: (error: Error, pin: number) => void, time: Time) {
     this.#backend = backend;
     this.#settings = settings;
     this.#onError = onError;
+    this.#time = time;
   }
 
   get backendName(): LedBackend['name'] | undefined {
@@ -150,7 +156,7 @@ export class StepLeds {
     if (this.#pins.has(bcm)) return this.#pins.get(bcm);
     let state: PinState | undefined;
     try {
-      state = new PinState((this.#backend as LedBackend).open(bcm), (error) => this.#onError(error, bcm));
+      state = new PinState((this.#backend as LedBackend).open(bcm), (error) => this.#onError(error, bcm), this.#time);
     } catch (error) {
       // Remembered as undefined: a pin that cannot be opened is reported once, not at every step.
       this.#onError(error as Error, bcm);
@@ -184,14 +190,16 @@ class TaskLedHandle implements TaskLed {
 
 class PinState {
   on = false;
-  #blink: NodeJS.Timeout | undefined;
+  #blink: unknown;
   #failed = false;
   readonly #output: LedOutput;
   readonly #onError: (error: Error) => void;
+  readonly #time: Time;
 
-  constructor(output: LedOutput, onError: (error: Error) => void) {
+  constructor(output: LedOutput, onError: (error: Error) => void, time: Time) {
     this.#output = output;
     this.#onError = onError;
+    this.#time = time;
   }
 
   set(on: boolean): void {
@@ -209,8 +217,8 @@ class PinState {
 
   blink(ms: number): void {
     this.set(true);
-    // unref: a blink in flight must not keep a stopping daemon alive; release() turns it off anyway.
-    this.#blink = setTimeout(() => this.set(false), ms).unref();
+    // ref: false: a blink in flight must not keep a stopping daemon alive; release() turns it off anyway.
+    this.#blink = this.#time.setTimeout(() => this.set(false), ms, { ref: false });
   }
 
   async release(): Promise<void> {
@@ -230,7 +238,7 @@ class PinState {
   }
 
   #clearBlink(): void {
-    if (this.#blink !== undefined) clearTimeout(this.#blink);
+    if (this.#blink !== undefined) this.#time.clearTimeout(this.#blink);
     this.#blink = undefined;
   }
 }

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/schema.js';
 import { GpioUnavailableError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { Time } from '../time.js';
 import { openChardevBackend } from './chardev.js';
 import type { LedBackend } from './led.js';
 import { SimulatedLedBackend } from './simulated.js';
@@ -19,6 +20,7 @@ export interface SelectOptions {
   readonly logger: Logger;
   /** The environment of child processes (the character device's helper): without the sd_notify variables. */
   readonly childEnv: Readonly<Record<string, string>>;
+  readonly time: Time;
   readonly sysfsRoot?: string;
   readonly devDir?: string;
   readonly loadGpio?: () => OnoffGpioClass | undefined;
@@ -45,6 +47,7 @@ export function selectLedBackend(led: Settings['led'], options: SelectOptions): 
       chip: led.chip,
       env: options.childEnv,
       onError: (error) => options.logger.error(`LED: ${error.message}`),
+      time: options.time,
       ...(options.devDir === undefined ? {} : { devDir: options.devDir }),
     });
   const describeSysfs = (b: ReturnType<typeof sysfs>): string => `sysfs GPIO through onoff (${b.chip.label}, base ${b.chip.base}: BCM ${led.pin} is GPIO ${b.chip.base + led.pin})`;

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import type { Time } from '../time.js';
 
 /** Told when the console stops taking lines and when it takes them again. */
 export interface ConsoleSinkEvents {
@@ -17,7 +18,8 @@ const RETRY_MS = 1000;
  * and is tried again once a second. sonic-boom, which pino.destination uses,
  * throws an unhandled 'error' here, or retries forever in flushSync.
  */
-export function createConsoleSink(fd: number, events: ConsoleSinkEvents, now: () => number = () => performance.now()): { write(text: string): void } {
+export function createConsoleSink(fd: number, events: ConsoleSinkEvents, time: Pick<Time, 'monotonicMs'>): { write(text: string): void } {
+  const now = (): number => time.monotonicMs();
   let failing = false;
   let notShown = 0;
   let lastTry = 0;

@@ -1,6 +1,6 @@
 import { existsSync, fstatSync, mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { LogClock } from './log-clock.js';
+import type { Time } from '../time.js';
 import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, type Claim, type Report } from './log-dir.js';
 import { forgetFailedReopen, nextFileName, requestRoll, rollPending, rollPendingNow, type RollingStream } from './pino-roll-internals.js';
 
@@ -39,7 +39,7 @@ export interface FileWriterOptions {
   readonly dir: string;
   readonly frequency: 'daily' | 'hourly' | null;
   readonly report: Report;
-  readonly clock: LogClock;
+  readonly time: Time;
 }
 
 /**
@@ -62,7 +62,7 @@ export class LogFileWriter {
   readonly #dir: string;
   readonly #frequency: 'daily' | 'hourly' | null;
   readonly #report: Report;
-  readonly #clock: LogClock;
+  readonly #time: Time;
 
   #batch = '';
   #batchLines = 0;
@@ -96,12 +96,12 @@ export class LogFileWriter {
   #callBytes = 0;
   #lastCallError: unknown;
 
-  constructor({ stream, dir, frequency, report, clock }: FileWriterOptions) {
+  constructor({ stream, dir, frequency, report, time }: FileWriterOptions) {
     this.#stream = stream;
     this.#dir = dir;
     this.#frequency = frequency;
     this.#report = report;
-    this.#clock = clock;
+    this.#time = time;
     // sonic-boom adds a 'ready' listener per reopen and emits 'ready' a tick later: writing
     // a backlog rolls many times in one turn.
     stream.setMaxListeners(0);
@@ -125,7 +125,7 @@ export class LogFileWriter {
     // A line that comes alone (nothing else in the last millisecond) ends its turn's writing
     // at once: the end-of-turn callback would cost the event loop a turn of its own per line,
     // a third of the CPU of a task that logs every 10 ms. Lines in a burst are still batched.
-    const now = this.#clock.monotonicMs();
+    const now = this.#time.monotonicMs();
     const alone = now - this.#lastWrite > ALONE_MS;
     this.#lastWrite = now;
     if (alone && !this.#turnScheduled) {
@@ -135,7 +135,7 @@ export class LogFileWriter {
     if (this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
     if (!this.#turnScheduled) {
       this.#turnScheduled = true;
-      setImmediate(this.#endTurn);
+      this.#time.setImmediate(this.#endTurn);
     }
   }
 
@@ -173,8 +173,8 @@ export class LogFileWriter {
    */
   async close(): Promise<CloseResult> {
     if (this.#closed) return { unwritten: 0, reason: undefined };
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#clock.clearTimeout(this.#periodTimer);
+    this.#time.clearTimeout(this.#retryTimer);
+    this.#time.clearTimeout(this.#periodTimer);
     if (this.#batchLines > 0) this.#flushBatch();
     if (this.#failure === undefined && this.#orphaned()) this.#roll(false);
     if (this.#failure !== undefined) this.#recover();
@@ -193,14 +193,14 @@ export class LogFileWriter {
     let timer: unknown;
     await new Promise<void>((resolve) => {
       stream.once('close', resolve);
-      timer = this.#clock.setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      timer = this.#time.setTimeout(resolve, CLOSE_TIMEOUT_MS, { ref: false });
       try {
         stream.end();
       } catch {
         resolve();
       }
     });
-    this.#clock.clearTimeout(timer);
+    this.#time.clearTimeout(timer);
     return { unwritten, reason };
   }
 
@@ -364,10 +364,10 @@ export class LogFileWriter {
 
   #scheduleRetry(): void {
     if (this.#retryTimer !== undefined || this.#closed) return;
-    this.#retryTimer = this.#clock.setTimeout(() => {
+    this.#retryTimer = this.#time.setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#closed && !this.#recover()) this.#scheduleRetry();
-    }, RETRY_MS);
+    }, RETRY_MS, { ref: false });
   }
 
   /** Tries to write everything that waits. True when the files are writable again. */
@@ -452,20 +452,21 @@ export class LogFileWriter {
   }
 
   #schedulePeriod(): void {
-    this.#clock.clearTimeout(this.#periodTimer);
+    this.#time.clearTimeout(this.#periodTimer);
     this.#periodTimer = undefined;
     if (this.#frequency === null || this.#closed) return;
-    const now = this.#clock.wallMs();
+    const now = this.#time.wallMs();
     const next = new Date(now);
     if (this.#frequency === 'daily') next.setHours(24, 0, 0, 0);
     else next.setMinutes(60, 0, 0);
-    this.#periodTimer = this.#clock.setTimeout(
+    this.#periodTimer = this.#time.setTimeout(
       () => {
         this.#periodTimer = undefined;
         this.#periodEnded();
         this.#schedulePeriod();
       },
       Math.max(1, next.getTime() - now),
+      { ref: false },
     );
   }
 

@@ -4,7 +4,7 @@ import pinoRoll from 'pino-roll';
 import type { Settings } from '../config/schema.js';
 import { FixableError } from '../errors.js';
 import { describeError, LogFileWriter } from './file-writer.js';
-import { systemLogClock, type LogClock } from './log-clock.js';
+import type { Time } from '../time.js';
 import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
 import { startFileName, type RollingStream } from './pino-roll-internals.js';
 import { cutTornTail } from './torn-tail.js';
@@ -33,7 +33,7 @@ export class LogDirectoryError extends FixableError {
 export interface OpenOptions {
   /** Says what was found and done in the directory (a link removed, a stray current.log moved), and when writing fails or recovers. */
   readonly report?: Report;
-  readonly clock?: LogClock;
+  readonly time: Time;
 }
 
 /**
@@ -46,7 +46,7 @@ export interface OpenOptions {
  *
  * @throws {LogDirectoryError} when the directory cannot be created or written.
  */
-export async function openLogFiles(settings: FileSettings, { report = () => {}, clock = systemLogClock }: OpenOptions = {}): Promise<LogFileWriter> {
+export async function openLogFiles(settings: FileSettings, { report = () => {}, time }: OpenOptions): Promise<LogFileWriter> {
   const dir = resolve(settings.dir);
   try {
     mkdirSync(dir, { recursive: true });
@@ -90,7 +90,7 @@ export async function openLogFiles(settings: FileSettings, { report = () => {}, 
   } finally {
     claim.close();
   }
-  const writer = new LogFileWriter({ stream, dir, frequency: settings.frequency, report, clock });
+  const writer = new LogFileWriter({ stream, dir, frequency: settings.frequency, report, time });
   if (stream.file !== start || !sameFile(stream.fd, start)) {
     // Only when pino-roll chose another file than the one checked (pino-roll-contract.test.ts guards against it).
     report('warn', `pino-roll opened ${stream.file}, not ${start} as expected; rolling to a file checked first`);

@@ -1,12 +1,13 @@
 import pino from 'pino';
 import type { Settings } from '../config/schema.js';
-import type { LogLevel } from '../config/tasks.js';
+import type { LogLevel } from '../config/choices.js';
 import { createConsoleDestination, type ConsoleStyle, type MetadataDestination } from './console.js';
 import { createConsoleSink } from './console-sink.js';
 import { describeError, type CloseResult, type LogFileWriter } from './file-writer.js';
 import { LogDirectoryError, openLogFiles } from './files.js';
 import { isJournalStream } from './journal.js';
-import { ClockJumpWatch, describeDuration, systemLogClock, type LogClock } from './log-clock.js';
+import type { Time } from '../time.js';
+import { ClockJumpWatch, describeDuration } from './clock-jump.js';
 
 export type Logger = pino.Logger;
 export type LogSettings = Settings['log'];
@@ -39,8 +40,8 @@ export interface LoggingOptions {
   readonly stdoutIsTTY: boolean;
   /** Replaces stdout, for tests. */
   readonly consoleSink?: { write(text: string): unknown; flushSync?(): void };
-  /** The wall clock and timers; tests pass their own. */
-  readonly clock?: LogClock;
+  /** The clocks and timers (the files' daily roll, retries, the wall clock's jumps). */
+  readonly time: Time;
 }
 
 /** `auto` means: journal lines when stdout is the journal, colored lines on a terminal, else JSON. */
@@ -59,11 +60,11 @@ type Say = (level: 'info' | 'warn' | 'error', message: string) => void;
  * cannot be used costs one console line, never the daemon; a console that
  * cannot be written costs one line in the files, never the daemon either.
  */
-export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, clock = systemLogClock }: LoggingOptions): Promise<Logging> {
+export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, time }: LoggingOptions): Promise<Logging> {
   const { say, attach, flush: logReports } = deferredReports();
   const consoleStyle = resolveConsoleStyle(settings.console.format, env, stdoutIsTTY);
-  const consoleDest = createConsole(consoleStyle, env, consoleSink, say);
-  const { file, fileProblem } = await openFilesIfEnabled(settings.file, say, clock);
+  const consoleDest = createConsole(consoleStyle, env, consoleSink, say, time);
+  const { file, fileProblem } = await openFilesIfEnabled(settings.file, say, time);
 
   const streams = pino.multistream([]);
   let ids: number[] = [];
@@ -78,10 +79,10 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, c
     ids = (streams.streams as unknown as { id: number }[]).map((entry) => entry.id);
     return file === undefined ? consoleLevel : lowerLevel(consoleLevel, fileLevel);
   };
-  watchWallClock(streams, clock, (jump) => {
+  watchWallClock(streams, time, (jump) => {
     say(
       'warn',
-      `the wall clock jumped ${jump > 0 ? 'forward' : 'back'} by ${describeDuration(jump)}, to ${new Date(clock.wallMs()).toISOString()}: ` +
+      `the wall clock jumped ${jump > 0 ? 'forward' : 'back'} by ${describeDuration(jump)}, to ${new Date(time.wallMs()).toISOString()}: ` +
         'the times of the lines jump with it; log files are numbered in the order they are written, so none is pruned for it',
     );
     file?.clockJumped();
@@ -164,7 +165,7 @@ function deferredReports(): { say: Say; attach(logger: Logger): void; flush(): v
 }
 
 /** The console destination, writing to stdout (or the tests' sink) and reporting when stdout cannot be written. */
-function createConsole(style: ConsoleStyle, env: LoggingOptions['env'], consoleSink: LoggingOptions['consoleSink'], say: Say): MetadataDestination {
+function createConsole(style: ConsoleStyle, env: LoggingOptions['env'], consoleSink: LoggingOptions['consoleSink'], say: Say, time: Time): MetadataDestination {
   return createConsoleDestination({
     style,
     colors: style === 'pretty' && env['NO_COLOR'] === undefined,
@@ -173,7 +174,7 @@ function createConsole(style: ConsoleStyle, env: LoggingOptions['env'], consoleS
       createConsoleSink(1, {
         failed: (error) => say('error', `the console (stdout) cannot be written: ${describeError(error)}; its lines go to the log files only until it can be written again`),
         recovered: (notShown) => say('warn', `the console (stdout) can be written again; ${notShown} lines were not shown on it (the log files have them)`),
-      }),
+      }, time),
   });
 }
 
@@ -181,11 +182,11 @@ function createConsole(style: ConsoleStyle, env: LoggingOptions['env'], consoleS
 async function openFilesIfEnabled(
   settings: LogSettings['file'],
   say: Say,
-  clock: LogClock,
+  time: Time,
 ): Promise<{ file: LogFileWriter | undefined; fileProblem: LogDirectoryError | undefined }> {
   if (!settings.enabled) return { file: undefined, fileProblem: undefined };
   try {
-    return { file: await openLogFiles(settings, { report: say, clock }), fileProblem: undefined };
+    return { file: await openLogFiles(settings, { report: say, time }), fileProblem: undefined };
   } catch (error) {
     if (!(error instanceof LogDirectoryError)) throw error;
     return { file: undefined, fileProblem: error };
@@ -200,12 +201,12 @@ async function openFilesIfEnabled(
  * costs one check; a line logged alone costs no event-loop turn of its own
  * (a check once per turn, by setImmediate, cost a periodic task a wake-up per line).
  */
-function watchWallClock(streams: pino.MultiStreamRes, clock: LogClock, jumped: (jumpMs: number) => void): void {
-  const watch = new ClockJumpWatch(clock);
+function watchWallClock(streams: pino.MultiStreamRes, time: Time, jumped: (jumpMs: number) => void): void {
+  const watch = new ClockJumpWatch(time);
   let lastWallMs = Number.NaN;
   const write = streams.write;
   streams.write = function (this: pino.MultiStreamRes, data: string) {
-    const wallMs = clock.wallMs();
+    const wallMs = time.wallMs();
     if (wallMs !== lastWallMs) {
       lastWallMs = wallMs;
       // check() takes the jump in before `jumped` logs about it: that line finds nothing new.

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createSystemClock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { ExitCode } from '../../src/exit-codes.js';
@@ -11,7 +10,7 @@ import { SimulatedLedBackend } from '../../src/led/simulated.js';
 import type { Logging } from '../../src/log/logger.js';
 import type { Notifier } from '../../src/systemd/notifier.js';
 import { tempDir } from '../helpers/daemon.js';
-import { deferred, FakeTimers } from '../helpers/fake-timers.js';
+import { deferred, FakeTime } from '../helpers/fake-time.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 
 function configAt(file: string, yaml: string): Config {
@@ -78,14 +77,14 @@ tasks:
     steps: [{log: asleep}, {sleep: 1h}]
 `;
 
-function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?: (events: string[], timers: FakeTimers) => LedBackend; onStopping?: (timers: FakeTimers) => void } = {}) {
+function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?: (events: string[], time: FakeTime) => LedBackend; onStopping?: (time: FakeTime) => void } = {}) {
   const events: string[] = [];
-  const timers = new FakeTimers();
+  const time = new FakeTime();
   const file = join(tempDir('asyncdemo-daemon-'), 'config.yaml');
   const config = configAt(file, yaml);
   const { logging, sink, closeWith } = fakeLogging(events);
   const simulated = new SimulatedLedBackend();
-  const leds = new StepLeds(backend?.(events, timers) ?? simulated, { pin: 17, mode: 'toggle', blinkMs: 50 }, () => {});
+  const leds = new StepLeds(backend?.(events, time) ?? simulated, { pin: 17, mode: 'toggle', blinkMs: 50 }, () => {}, time);
   let loads = 0;
   const ledBackendOpened = { count: 0, hold: undefined as Promise<void> | undefined };
   const daemon = new Daemon({
@@ -95,8 +94,7 @@ function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?:
       return loadConfig({ file, env: {} });
     },
     logging,
-    clock: createSystemClock(timers),
-    timers,
+    time,
     leds,
     openLedBackend: async () => {
       ledBackendOpened.count++;
@@ -104,24 +102,24 @@ function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?:
       await ledBackendOpened.hold;
       return simulated;
     },
-    notifier: recordingNotifier(events, () => onStopping?.(timers)),
+    notifier: recordingNotifier(events, () => onStopping?.(time)),
     crash: (error) => assert.fail(error),
   });
-  return { daemon, timers, events, sink, file, simulated, closeWith, loads: () => loads, ledBackendOpened };
+  return { daemon, time, events, sink, file, simulated, closeWith, loads: () => loads, ledBackendOpened };
 }
 
 describe('daemon: the stop and its deadline', () => {
   it('arms shutdown.timeoutMs before anything is aborted, and a clean stop clears it: exit 0', async () => {
     let armedAtStopping: number[] = [];
-    const { daemon, timers, events, sink } = setup({ onStopping: (t) => (armedAtStopping = t.pendingDelays()) });
+    const { daemon, time, events, sink } = setup({ onStopping: (t) => (armedAtStopping = t.pendingDelays()) });
     daemon.start();
-    await timers.advance(250);
+    await time.advance(250);
     const stop = daemon.stop('SIGTERM');
     assert.ok(armedAtStopping.includes(500), `the deadline runs when STOPPING=1 is sent, before the tasks are cancelled: ${armedAtStopping.join(', ')}`);
-    await timers.settle();
+    await time.settle();
     assert.equal(await stop, ExitCode.ok);
     assert.equal(await daemon.finished, ExitCode.ok);
-    assert.deepEqual(timers.pendingDelays(), [], 'no timer left: the deadline, the keep-alive and the watchdog are cleared');
+    assert.deepEqual(time.pendingDelays(), [], 'no timer left: the deadline, the keep-alive and the watchdog are cleared');
     const lines = sink.lines();
     assert.ok(lines.indexOf('stopping (SIGTERM): cancelling 2 running tasks') < lines.indexOf('sleeper[1] cancelled: stopping (SIGTERM)'));
     assert.equal(lines.at(-1), 'stopped after 6 steps');
@@ -129,16 +127,16 @@ describe('daemon: the stop and its deadline', () => {
   });
 
   it('covers the LED: a release that never ends makes the stop end at the deadline, exit 1, the LED set off at once, every line flushed', async () => {
-    const { daemon, timers, events, sink } = setup({ backend: hangingBackend });
+    const { daemon, time, events, sink } = setup({ backend: hangingBackend });
     daemon.start();
-    await timers.advance(250);
+    await time.advance(250);
     void daemon.stop('SIGTERM');
     let code: number | undefined;
     void daemon.finished.then((c) => (code = c));
-    await timers.advance(499);
+    await time.advance(499);
     assert.equal(code, undefined, 'still within the deadline');
     assert.equal(daemon.stopFinished, false);
-    await timers.advance(1);
+    await time.advance(1);
     assert.equal(code, ExitCode.failure);
     assert.equal(sink.lines().at(-1), 'stop took longer than 500ms (shutdown.timeoutMs): the LED was still being turned off; exiting with a failure');
     assert.deepEqual(events.slice(-2), ['led 17 released at once', 'flushSync'], 'the LED is let go synchronously, then the lines reach the files');
@@ -147,23 +145,23 @@ describe('daemon: the stop and its deadline', () => {
   });
 
   it('covers the log files: a close that never ends makes the stop end at the deadline, exit 1', async () => {
-    const { daemon, timers, sink, closeWith } = setup();
+    const { daemon, time, sink, closeWith } = setup();
     closeWith(() => new Promise<void>(() => {}));
     daemon.start();
-    await timers.advance(10);
+    await time.advance(10);
     let code: number | undefined;
     void daemon.stop('SIGTERM').then((c) => (code = c));
-    await timers.advance(499);
+    await time.advance(499);
     assert.equal(code, undefined);
     assert.equal(daemon.stopFinished, true, 'tasks and LED are done; only the log files are left');
-    await timers.advance(1);
+    await time.advance(1);
     assert.equal(code, ExitCode.failure);
     assert.match(sink.lines().at(-1) ?? '', /^stop took longer than 500ms \(shutdown\.timeoutMs\): the log files were still being written; exiting with a failure$/);
   });
 
   it('one deadline for the whole stop: the LED and the log files share it, they do not get one each', async () => {
     // The LED takes 300 ms of the 500 to turn off, then the log files would take 300 more.
-    const { daemon, timers, closeWith } = setup({
+    const { daemon, time, closeWith } = setup({
       backend: (events, t) => ({
         name: 'chardev',
         open: (pin) => ({
@@ -174,14 +172,14 @@ describe('daemon: the stop and its deadline', () => {
       }),
     });
     daemon.start();
-    await timers.advance(10);
+    await time.advance(10);
     let code: number | undefined;
-    closeWith(() => new Promise<void>((resolve) => timers.setTimeout(resolve, 300)));
+    closeWith(() => new Promise<void>((resolve) => time.setTimeout(resolve, 300)));
     void daemon.stop('SIGTERM').then((c) => (code = c));
-    await timers.advance(499);
+    await time.advance(499);
     assert.equal(code, undefined);
     assert.equal(daemon.stopFinished, true, 'the LED is off after 300 ms');
-    await timers.advance(1);
+    await time.advance(1);
     assert.equal(code, ExitCode.failure, 'the deadline armed at the stop passed while the log files were closing');
   });
 });
@@ -190,20 +188,20 @@ describe('daemon: reloads', () => {
   const LED_ON = TASKS.replace('shutdown:', 'led: {enabled: true, backend: simulated, pin: 22}\nshutdown:');
 
   it('overlapping reloads coalesce: one runs at a time, and one more follows however many were asked for meanwhile', async () => {
-    const { daemon, timers, file, loads, ledBackendOpened, events } = setup();
+    const { daemon, time, file, loads, ledBackendOpened, events } = setup();
     daemon.start();
-    await timers.settle();
+    await time.settle();
     // The first reload changes the LED settings, so it waits for the LED backend.
     writeFileSync(file, LED_ON);
     const held = deferred();
     ledBackendOpened.hold = held.promise;
     const first = daemon.reload();
-    await timers.settle();
+    await time.settle();
     assert.equal(loads(), 1);
     assert.equal(ledBackendOpened.count, 1);
     const second = daemon.reload();
     const third = daemon.reload();
-    await timers.settle();
+    await time.settle();
     assert.equal(loads(), 1, 'no second reload while the first awaits the LED');
     assert.equal(daemon.status().state, 'reloading');
     held.resolve();
@@ -223,57 +221,57 @@ describe('daemon: reloads', () => {
   });
 
   it('a refused reload keeps the old config, and the status says so with the reason', async () => {
-    const { daemon, timers, file } = setup();
+    const { daemon, time, file } = setup();
     daemon.start();
-    await timers.advance(1000);
+    await time.advance(1000);
     writeFileSync(file, TASKS.replace('{sleep: 1h}', '{sleep: -3}'));
     assert.equal(await daemon.reload(), false);
     const status = daemon.status();
     assert.equal(status.lastReload?.result, 'refused');
-    assert.equal(status.lastReload?.at, timers.wallStart + 1000);
+    assert.equal(status.lastReload?.at, time.wallStart + 1000);
     assert.match(status.lastReload?.reason ?? '', /tasks\.sleeper\.steps\[1\]\.sleep: must not be negative; got -3/);
-    assert.equal(status.configLoadedAt, timers.wallStart, 'still the config loaded at the start');
+    assert.equal(status.configLoadedAt, time.wallStart, 'still the config loaded at the start');
     await daemon.stop('SIGTERM');
   });
 });
 
 describe('daemon: status and start', () => {
   it('builds one status snapshot: the tasks and the step each is at, steps done, config file and when it was loaded, the last reload', async () => {
-    const { daemon, timers, file } = setup();
+    const { daemon, time, file } = setup();
     daemon.start();
-    await timers.advance(250);
+    await time.advance(250);
     writeFileSync(file, TASKS.replace('{sleep: 100ms}', '{sleep: 200ms}'));
-    await timers.advance(50);
+    await time.advance(50);
     assert.equal(await daemon.reload(), true);
     assert.deepEqual(daemon.status(), {
       state: 'running',
       configFile: file,
-      configLoadedAt: timers.wallStart + 300,
+      configLoadedAt: time.wallStart + 300,
       tasks: [
         // Restarted by the reload, on the next turn: at its first step.
         { name: 'ticker', step: 0, doing: 'log "tick"' },
         { name: 'sleeper', step: 1, doing: 'sleep 1h' },
       ],
       stepsDone: 8,
-      lastReload: { at: timers.wallStart + 300, result: 'applied', reason: 'kept sleeper; restarted ticker; cancelled none; started none' },
+      lastReload: { at: time.wallStart + 300, result: 'applied', reason: 'kept sleeper; restarted ticker; cancelled none; started none' },
     });
     void daemon.stop('SIGTERM');
     assert.equal(daemon.status().state, 'stopping');
     // The restarted ticker starts on the next turn, and the stop waits for it to end.
-    await timers.settle();
+    await time.settle();
     await daemon.finished;
   });
 
   it('sets the LED off when it starts, before any step: a run ended by SIGKILL may have left it lit', async () => {
     const yaml = 'led: {enabled: true, backend: simulated}\ntasks:\n  late:\n    autostart: true\n    pin: 27\n    steps: [{sleep: 1s, led: none}, {log: now}]\n  other:\n    steps: [{log: other}]\n';
-    const { daemon, timers, simulated } = setup({ yaml });
+    const { daemon, time, simulated } = setup({ yaml });
     daemon.start();
     assert.deepEqual([...simulated.openPins].sort(), [17, 27], "every task's pin is open, and so set off, at the start");
     assert.deepEqual(simulated.changes, [], 'no step has lit anything yet');
-    await timers.advance(1000);
+    await time.advance(1000);
     assert.deepEqual(simulated.changes.slice(0, 1), [{ pin: 27, on: true }]);
     const stopped = daemon.stop('SIGTERM');
-    await timers.settle();
+    await time.settle();
     await stopped;
   });
 });

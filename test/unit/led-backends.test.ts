@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { systemTime } from '../../src/time.js';
 import type { Settings } from '../../src/config/schema.js';
 import { GpioUnavailableError } from '../../src/errors.js';
 import { findHeaderChip, readGpioChips, sysfsNumber } from '../../src/led/chips.js';
@@ -106,7 +107,7 @@ describe('sysfs backend (onoff injected)', () => {
 
 describe('choosing the LED backend', () => {
   const { logger } = createSinkLogger();
-  const nowhere = { logger, childEnv: { PATH: '/nonexistent' }, sysfsRoot: '/nonexistent/gpio', devDir: '/nonexistent' };
+  const nowhere = { logger, childEnv: { PATH: '/nonexistent' }, sysfsRoot: '/nonexistent/gpio', devDir: '/nonexistent', time: systemTime };
 
   it('disabled, or simulated by choice: says so, no warning', () => {
     assert.deepEqual(selectLedBackend({ ...LED, enabled: false }, nowhere), { backend: undefined, line: 'LED: disabled (led.enabled: false)', fellBack: false });

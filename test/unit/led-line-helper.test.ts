@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { systemTime } from '../../src/time.js';
 import { GpioUnavailableError } from '../../src/errors.js';
 import { openChardevBackend, type ChardevChip } from '../../src/led/chardev.js';
 import { lineHelperArgs } from '../../src/led/line-helper.js';
@@ -78,7 +79,7 @@ describe('choosing the character device', () => {
     return dev;
   }
   const open = (dev: string, chips: ChardevChip[] | undefined, chip: string | null = null) =>
-    openChardevBackend({ activeLow: false, chip, env: {}, onError: () => {}, devDir: dev, detect: () => chips });
+    openChardevBackend({ activeLow: false, chip, env: {}, onError: () => {}, time: systemTime, devDir: dev, detect: () => chips });
 
   it('finds the header chip by its label, whatever its number', () => {
     const dev = devDir();

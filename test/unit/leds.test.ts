@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Step } from '../../src/config/tasks.js';
+import type { Step } from '../../src/steps.js';
 import { StepLeds, type LedBackend } from '../../src/led/led.js';
 import { SimulatedLedBackend } from '../../src/led/simulated.js';
+import { systemTime } from '../../src/time.js';
+import { FakeTime } from '../helpers/fake-time.js';
 import { taskFrom, tasksFrom } from '../helpers/tasks.js';
 
 const settings = { pin: 17, mode: 'toggle', blinkMs: 20 } as const;
@@ -21,7 +23,7 @@ function walk(leds: StepLeds, yaml: string, name = 't'): void {
 describe('step LEDs (simulated)', () => {
   it('toggle: each step flips the light; the task ending turns it off', () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, settings, noErrors);
+    const leds = new StepLeds(backend, settings, noErrors, systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}, {log: c}]}');
     leds.forTask(taskFrom('t: {autostart: true, steps: [{log: a}]}', 't')).taskEnded();
     assert.deepEqual(backend.changes, [
@@ -34,26 +36,26 @@ describe('step LEDs (simulated)', () => {
 
   it('hold: on while each step runs', () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, { ...settings, mode: 'hold' }, noErrors);
+    const leds = new StepLeds(backend, { ...settings, mode: 'hold' }, noErrors, systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}, {sleep: 1}]}');
     assert.deepEqual(backend.changes.map((c) => c.on), [true, false, true, false]);
   });
 
-  it('blink: on, then off after blinkMs', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+  it('blink: on, then off after blinkMs', async () => {
+    const time = new FakeTime();
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, { ...settings, mode: 'blink' }, noErrors);
+    const leds = new StepLeds(backend, { ...settings, mode: 'blink' }, noErrors, time);
     walk(leds, 't: {autostart: true, steps: [{log: a}]}');
     assert.deepEqual(backend.changes.map((c) => c.on), [true]);
-    t.mock.timers.tick(19);
+    await time.advance(19);
     assert.deepEqual(backend.changes.map((c) => c.on), [true]);
-    t.mock.timers.tick(1);
+    await time.advance(1);
     assert.deepEqual(backend.changes.map((c) => c.on), [true, false]);
   });
 
   it('per-task pin, per-task and per-step modes, and none', () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, settings, noErrors);
+    const leds = new StepLeds(backend, settings, noErrors, systemTime);
     walk(leds, 't: {autostart: true, pin: 27, led: hold, steps: [{log: a}, {log: b, led: none}, {log: c, led: toggle}]}');
     assert.deepEqual(backend.changes, [
       { pin: 27, on: true },
@@ -64,7 +66,7 @@ describe('step LEDs (simulated)', () => {
 
   it('close turns every pin off and releases it', async () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, settings, noErrors);
+    const leds = new StepLeds(backend, settings, noErrors, systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}]}');
     walk(leds, 'u: {autostart: true, pin: 22, steps: [{log: a}]}', 'u');
     assert.deepEqual([...backend.openPins].sort(), [17, 22]);
@@ -75,7 +77,7 @@ describe('step LEDs (simulated)', () => {
 
   it('a reload that disables the LED releases its pins, and later steps drive nothing', async () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, settings, noErrors);
+    const leds = new StepLeds(backend, settings, noErrors, systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}]}');
     assert.deepEqual([...backend.openPins], [17]);
     await leds.reconfigure(undefined, settings);
@@ -97,7 +99,7 @@ describe('step LEDs (simulated)', () => {
         return backend.open(pin);
       },
     };
-    const leds = new StepLeds(counting, settings, noErrors);
+    const leds = new StepLeds(counting, settings, noErrors, systemTime);
     const tasks = tasksFrom('a: {autostart: true, steps: [{log: a}]}\nb: {pin: 27, steps: [{log: b}]}\nc: {steps: [{log: c}]}');
     leds.turnOff(tasks.values());
     assert.deepEqual(opened, [17, 27], 'the default pin for a and c, and b\'s own');
@@ -115,14 +117,14 @@ describe('step LEDs (simulated)', () => {
         throw new Error('EACCES');
       },
     };
-    const leds = new StepLeds(failing, settings, (error, pin) => errors.push(`${pin} ${error.message}`));
+    const leds = new StepLeds(failing, settings, (error, pin) => errors.push(`${pin} ${error.message}`), systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}, {log: c}]}');
     assert.deepEqual(errors, ['17 EACCES']);
   });
 
   it('a reload that changes the pin releases the old one; running tasks use the new one', async () => {
     const backend = new SimulatedLedBackend();
-    const leds = new StepLeds(backend, settings, noErrors);
+    const leds = new StepLeds(backend, settings, noErrors, systemTime);
     const task = taskFrom('t: {autostart: true, steps: [{log: a}]}', 't');
     const led = leds.forTask(task);
     led.stepStarted(task.steps[0] as Step);
@@ -148,7 +150,7 @@ describe('step LEDs (simulated)', () => {
         return { set: () => {}, release: () => new Promise<void>((resolve) => (letGo = () => (released.push(pin), resolve()))), releaseNow: () => {} };
       },
     };
-    const leds = new StepLeds(slow, settings, noErrors);
+    const leds = new StepLeds(slow, settings, noErrors, systemTime);
     const task = taskFrom('t: {autostart: true, steps: [{log: a}]}', 't');
     const led = leds.forTask(task);
     led.stepStarted(task.steps[0] as Step);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LogSettings } from '../../src/log/logger.js';
 import { createLogging } from '../../src/log/logger.js';
-import type { LogClock } from '../../src/log/log-clock.js';
+import { systemTime } from '../../src/time.js';
+import { FakeTime } from '../helpers/fake-time.js';
 import { tempDir } from '../helpers/daemon.js';
 
 function settings(dir: string, overrides: { level?: LogSettings['level']; console?: Partial<LogSettings['console']>; file?: Partial<LogSettings['file']> } = {}): LogSettings {
@@ -28,7 +29,7 @@ const quietConsole = { write: () => true };
 describe('log files', () => {
   it('rotation under load loses no line and splits none: 200,000 lines, a tiny size limit', async () => {
     const dir = tempDir();
-    const logging = await createLogging({ settings: settings(dir, { file: { size: '100k', keep: 1000 } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole });
+    const logging = await createLogging({ settings: settings(dir, { file: { size: '100k', keep: 1000 } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, time: systemTime });
     const task = logging.logger.child({ task: 'load' });
     const total = 200_000;
     for (let i = 0; i < total; i++) {
@@ -57,7 +58,7 @@ describe('log files', () => {
 
   it('a synchronous burst loses nothing either', async () => {
     const dir = tempDir();
-    const logging = await createLogging({ settings: settings(dir, { file: { size: '1m', keep: 100 } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole });
+    const logging = await createLogging({ settings: settings(dir, { file: { size: '1m', keep: 100 } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, time: systemTime });
     for (let i = 0; i < 50_000; i++) logging.logger.info({ seq: i }, 'burst');
     await logging.close();
     const seqs = logFiles(dir).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq));
@@ -70,7 +71,7 @@ describe('log files', () => {
 
   it('a line reaches the file in the same turn of the loop, not when a batch fills', async () => {
     const dir = tempDir();
-    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: quietConsole });
+    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, time: systemTime });
     logging.logger.info('one quiet line');
     await new Promise((resolve) => setImmediate(resolve));
     assert.match(readFileSync(join(dir, 'current.log'), 'utf8'), /one quiet line/);
@@ -85,6 +86,7 @@ describe('log files', () => {
       env: {},
       stdoutIsTTY: false,
       consoleSink: { write: (t: string) => consoleLines.push(t) },
+      time: systemTime,
     });
     assert.equal(logging.logger.level, 'debug', 'the logger lets through what the most talkative destination wants');
     logging.logger.debug('d1');
@@ -105,58 +107,27 @@ describe('log files', () => {
   it('after close, lines still reach the console', async () => {
     const dir = tempDir();
     const consoleLines: string[] = [];
-    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: { write: (t: string) => consoleLines.push(t) } });
+    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, time: systemTime, consoleSink: { write: (t: string) => consoleLines.push(t) } });
     await logging.close();
     logging.logger.info('late');
     assert.equal(consoleLines.length, 1);
   });
 });
 
-/** A wall clock a test sets (a jump) or advances with the monotonic one (time passing), and timers it fires. */
-function fakeClock(wallStart: number): { clock: LogClock; setWall(ms: number): void; advance(ms: number): void; timers: { callback: () => void; ms: number; cleared: boolean }[] } {
-  let wall = wallStart;
-  let monotonic = 5000;
-  const timers: { callback: () => void; ms: number; cleared: boolean }[] = [];
-  return {
-    clock: {
-      wallMs: () => wall,
-      monotonicMs: () => monotonic,
-      setTimeout: (callback, ms) => {
-        const timer = { callback, ms, cleared: false };
-        timers.push(timer);
-        return timer;
-      },
-      clearTimeout: (timer) => {
-        if (timer !== undefined) (timer as { cleared: boolean }).cleared = true;
-      },
-    },
-    setWall: (ms) => {
-      wall = ms;
-    },
-    advance: (ms) => {
-      wall += ms;
-      monotonic += ms;
-    },
-    timers,
-  };
-}
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 describe('the wall clock, injected', () => {
   it('a jump is logged once, in the turn it is first seen', async () => {
     const dir = tempDir();
     const lines: string[] = [];
-    const fake = fakeClock(Date.UTC(2026, 10, 20, 12));
-    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: { write: (t: string) => lines.push(t) }, clock: fake.clock });
+    const time = new FakeTime({ wallStart: Date.UTC(2026, 10, 20, 12) });
+    const logging = await createLogging({ settings: settings(dir), env: {}, stdoutIsTTY: false, consoleSink: { write: (t: string) => lines.push(t) }, time });
     logging.logger.info('before');
-    await nextTurn();
-    fake.setWall(Date.UTC(2026, 10, 23, 16));
+    await time.settle();
+    time.setWallClock(Date.UTC(2026, 10, 23, 16));
     logging.logger.info('after');
     logging.logger.info('after, same turn');
-    await nextTurn();
+    await time.settle();
     logging.logger.info('a turn later');
-    await nextTurn();
+    await time.settle();
     await logging.close();
     const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
     assert.deepEqual(msgs.slice(0, 2), ['before', 'after']);
@@ -166,35 +137,30 @@ describe('the wall clock, injected', () => {
 
   it('daily: rolls at the next local midnight, counted again from the new time when the clock jumps', async () => {
     const dir = tempDir();
-    const fake = fakeClock(new Date(2026, 10, 20, 23, 0, 0).getTime());
-    const logging = await createLogging({ settings: settings(dir, { file: { frequency: 'daily' } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, clock: fake.clock });
-    const armed = (): { callback: () => void; ms: number; cleared: boolean } => {
-      const live = fake.timers.filter((t) => !t.cleared && t.ms > 1000);
+    const time = new FakeTime({ wallStart: new Date(2026, 10, 20, 23, 0, 0).getTime() });
+    const logging = await createLogging({ settings: settings(dir, { file: { frequency: 'daily' } }), env: {}, stdoutIsTTY: false, consoleSink: quietConsole, time });
+    const armed = (): number => {
+      const live = time.pendingDelays().filter((ms) => ms > 1000);
       assert.equal(live.length, 1, 'one period timer');
-      return live[0] as { callback: () => void; ms: number; cleared: boolean };
+      return live[0] as number;
     };
-    const fire = (timer: { callback: () => void; cleared: boolean }): void => {
-      timer.cleared = true;
-      timer.callback();
-    };
-    assert.equal(armed().ms, 3_600_000, 'an hour to midnight');
+    assert.equal(armed(), 3_600_000, 'an hour to midnight');
     logging.logger.info('day one');
-    await nextTurn();
-    fake.advance(3_600_000);
-    fire(armed());
+    await time.settle();
+    await time.advance(3_600_000);
     logging.logger.info('day two');
-    await nextTurn();
+    await time.settle();
     assert.deepEqual(
       logFiles(dir).map((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)),
       [['day one'], ['day two']],
     );
     assert.equal(readlinkSync(join(dir, 'current.log')), 'asyncdemo.2.log');
-    assert.equal(armed().ms, 86_400_000, 'a day to the next midnight');
-    // NTP steps the clock from 1970 to 20:00: the next roll is at the next midnight by the new time.
-    fake.setWall(new Date(2026, 10, 21, 20, 0, 0).getTime());
+    assert.equal(armed(), 86_400_000, 'a day to the next midnight');
+    // NTP steps the clock to 20:00 the next day: the next roll is at the next midnight by the new time.
+    time.setWallClock(new Date(2026, 10, 21, 20, 0, 0).getTime());
     logging.logger.info('after the jump');
-    await nextTurn();
-    assert.equal(armed().ms, 4 * 3_600_000, 'four hours to midnight');
+    await time.settle();
+    assert.equal(armed(), 4 * 3_600_000, 'four hours to midnight');
     await logging.close();
   });
 });

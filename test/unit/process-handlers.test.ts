@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/load.js';
 import { ExitCode } from '../../src/exit-codes.js';
 import { createProcessHandlers, HALT_TIMEOUT_MS, SIGNAL_LINES_PER_WINDOW, SIGNAL_WINDOW_MS, type HandlerDeps } from '../../src/process-handlers.js';
 import type { StatusSnapshot } from '../../src/status.js';
-import { deferred, FakeTimers } from '../helpers/fake-timers.js';
+import { deferred, FakeTime } from '../helpers/fake-time.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 
 const STATUS: StatusSnapshot = {
@@ -17,7 +17,7 @@ const STATUS: StatusSnapshot = {
 };
 
 function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: boolean; halt?: () => Promise<void> } = {}) {
-  const timers = new FakeTimers();
+  const time = new FakeTime();
   const sink = createSinkLogger('debug');
   const calls: string[] = [];
   const exited = deferred<number>();
@@ -52,13 +52,13 @@ function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: bool
       },
     },
     leds: { closeNow: () => void calls.push('LED off at once') },
-    timers,
+    time,
     exit: (code) => {
       calls.push(`exit ${code}`);
       exited.resolve(code);
     },
   });
-  return { handlers, timers, sink, calls, exited: exited.promise, finishStop: () => (stopFinished = true) };
+  return { handlers, time, sink, calls, exited: exited.promise, finishStop: () => (stopFinished = true) };
 }
 
 describe('process handlers: crashes', () => {
@@ -72,29 +72,29 @@ describe('process handlers: crashes', () => {
   });
 
   it('a halt that hangs gets HALT_TIMEOUT_MS, then the exit happens anyway', async () => {
-    const { handlers, calls, timers } = setup({ halt: () => new Promise<void>(() => {}) });
+    const { handlers, calls, time } = setup({ halt: () => new Promise<void>(() => {}) });
     handlers.fatal('a string, not an Error', 'unhandledRejection');
-    await timers.advance(HALT_TIMEOUT_MS - 1);
+    await time.advance(HALT_TIMEOUT_MS - 1);
     assert.deepEqual(calls, ['halt the daemon crashed']);
-    await timers.advance(1);
+    await time.advance(1);
     assert.deepEqual(calls, ['halt the daemon crashed', 'log close', 'exit 1']);
   });
 
   it('a crash during a crash exits 1 at once, with what is logged so far flushed, and starts no second crash', async () => {
-    const { handlers, calls, timers, sink } = setup({ halt: () => new Promise<void>(() => {}) });
+    const { handlers, calls, time, sink } = setup({ halt: () => new Promise<void>(() => {}) });
     handlers.fatal(new Error('first'), 'uncaughtException');
-    await timers.settle();
+    await time.settle();
     handlers.fatal(new Error('second, while handling the first'), 'uncaughtException');
     assert.deepEqual(calls, ['halt the daemon crashed', 'flushSync', 'exit 1']);
     assert.deepEqual(sink.lines(), ['uncaught exception: first; exiting'], 'one fatal line: no second crash handling');
   });
 
   it('a stop signal during a crash changes nothing: the crash ends in exit 1', async () => {
-    const { handlers, calls, timers } = setup({ halt: () => new Promise<void>(() => {}) });
+    const { handlers, calls, time } = setup({ halt: () => new Promise<void>(() => {}) });
     handlers.fatal(new Error('first'), 'uncaughtException');
     handlers.stop('SIGTERM');
     handlers.reload();
-    await timers.advance(HALT_TIMEOUT_MS);
+    await time.advance(HALT_TIMEOUT_MS);
     assert.deepEqual(calls, ['halt the daemon crashed', 'log close', 'exit 1']);
   });
 });
@@ -144,14 +144,14 @@ describe('process handlers: SIGUSR1, SIGUSR2, SIGALRM', () => {
   });
 
   it('a flood of them is bounded: ten lines per signal per ten seconds, and the next line counts the rest', async () => {
-    const { handlers, sink, timers } = setup();
+    const { handlers, sink, time } = setup();
     for (let i = 0; i < 1000; i++) {
       handlers.ignored('SIGUSR2');
       handlers.status();
     }
     assert.equal(SIGNAL_LINES_PER_WINDOW, 10);
     assert.equal(sink.records.length, 20, 'the first ten of each: a status asked for by hand is never lost');
-    await timers.advance(SIGNAL_WINDOW_MS);
+    await time.advance(SIGNAL_WINDOW_MS);
     handlers.ignored('SIGUSR2');
     assert.equal(sink.records.length, 21);
     assert.match(sink.lines()[20] ?? '', /^SIGUSR2 received and ignored: .* \(and 990 more SIGUSR2 before this one, not logged\)$/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TaskCancelledError } from '../../src/errors.js';
 import { Scheduler } from '../../src/scheduler.js';
-import { FakeClock, turns } from '../helpers/fake-clock.js';
+import { FakeTime, realTurns as turns } from '../helpers/fake-time.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 import { tasksFrom } from '../helpers/tasks.js';
 
@@ -16,25 +16,25 @@ operationsub:
 `;
 
 function setup(yaml: string) {
-  const clock = new FakeClock();
+  const time = new FakeTime();
   const sink = createSinkLogger();
   const stops: string[] = [];
-  const scheduler = new Scheduler(tasksFrom(yaml), { clock, logger: sink.logger, onStop: (by) => stops.push(by), crash: (error) => assert.fail(error) });
+  const scheduler = new Scheduler(tasksFrom(yaml), { time, logger: sink.logger, onStop: (by) => stops.push(by), crash: (error) => assert.fail(error) });
   /** Info lines with the fake time they were logged at. */
   const timeline = (): string[] =>
     sink.records.filter((r) => r.level >= 30).map((r) => `${String(r['at'])} ${r.task ?? '-'}${r.step === undefined ? ':' : `[${r.step}]`} ${r.msg}`);
   // Stamp each record with the fake time it was logged at.
   const push = sink.records.push.bind(sink.records);
-  sink.records.push = (...items) => push(...items.map((r) => ({ ...r, at: clock.now() })));
-  return { clock, sink, scheduler, stops, timeline };
+  sink.records.push = (...items) => push(...items.map((r) => ({ ...r, at: time.monotonicMs() })));
+  return { time, sink, scheduler, stops, timeline };
 }
 
 describe('scheduler', () => {
   it("reproduces scenario 2's order and times: a spawned task starts on the next turn", async () => {
-    const { clock, scheduler, timeline } = setup(SCENARIO_2);
+    const { time, scheduler, timeline } = setup(SCENARIO_2);
     scheduler.startAutostart();
     await turns();
-    await clock.advance(4000);
+    await time.advance(4000);
     assert.deepEqual(timeline(), [
       '0 operation[0] start operation',
       '0 operation[2] operation1',
@@ -49,21 +49,21 @@ describe('scheduler', () => {
 
   it('cancels a sleeping task at once: its next line never comes', async () => {
     const yaml = SCENARIO_2.replace('{sleep: 0.2},', '{sleep: 0.2}, {cancel: operationsub},');
-    const { clock, scheduler, timeline } = setup(yaml);
+    const { time, scheduler, timeline } = setup(yaml);
     scheduler.startAutostart();
-    await clock.advance(4000);
+    await time.advance(4000);
     const lines = timeline();
     assert.ok(lines.includes('200 operationsub[2] cancelled by operation[4]'), lines.join('\n'));
     assert.ok(!lines.some((l) => l.includes('operationsub11')));
   });
 
   it('ignores a spawn of a task that is already running or about to start, and says so at debug level', async () => {
-    const { clock, scheduler, sink } = setup(`
+    const { time, scheduler, sink } = setup(`
 a: {autostart: true, steps: [{spawn: b}, {spawn: b}, {sleep: 1}, {spawn: b}]}
 b: {steps: [{log: b runs}, {sleep: 2}]}`);
     scheduler.startAutostart();
     await turns();
-    await clock.advance(1000);
+    await time.advance(1000);
     assert.equal(sink.records.filter((r) => r.msg === 'b runs').length, 1);
     const ignored = sink.records.filter((r) => r.msg.includes('already running'));
     assert.deepEqual(ignored.map((r) => [r.level, r.task, r.msg]), [
@@ -73,41 +73,41 @@ b: {steps: [{log: b runs}, {sleep: 2}]}`);
   });
 
   it('a task cancelled before its first turn never runs a step', async () => {
-    const { clock, scheduler, sink } = setup(`
+    const { time, scheduler, sink } = setup(`
 a: {autostart: true, steps: [{spawn: b}, {cancel: b}, {sleep: 1}]}
 b: {steps: [{log: b runs}]}`);
     scheduler.startAutostart();
-    await clock.advance(1000);
+    await time.advance(1000);
     assert.ok(!sink.records.some((r) => r.msg === 'b runs'));
     assert.ok(sink.records.some((r) => r.task === 'b' && r.msg === 'cancelled by a[1] before it started'));
   });
 
   it('a failing task does not take the others down', async () => {
-    const { clock, scheduler, sink } = setup(`
+    const { time, scheduler, sink } = setup(`
 a: {autostart: true, steps: [{sleep: 0.1}, {fail: broken}]}
 b: {autostart: true, repeat: 3, steps: [{sleep: 0.1}, {log: b tick}]}`);
     scheduler.startAutostart();
-    await clock.advance(1000);
+    await time.advance(1000);
     assert.equal(sink.records.filter((r) => r.msg === 'b tick').length, 3);
     assert.ok(sink.records.some((r) => r.task === 'a' && r.level === 50));
   });
 
   it('asks the daemon to stop once the stopping task has ended', async () => {
-    const { clock, scheduler, stops } = setup(`a: {autostart: true, steps: [{sleep: 0.5}, {stop: true}]}`);
+    const { time, scheduler, stops } = setup(`a: {autostart: true, steps: [{sleep: 0.5}, {stop: true}]}`);
     scheduler.startAutostart();
-    await clock.advance(499);
+    await time.advance(499);
     assert.deepEqual(stops, []);
-    await clock.advance(1);
+    await time.advance(1);
     assert.deepEqual(stops, ['a[1]']);
     assert.deepEqual(scheduler.running(), []);
   });
 
   it('cancelAll cancels every task and waits until each has logged it', async () => {
-    const { clock, scheduler, sink } = setup(`
+    const { time, scheduler, sink } = setup(`
 a: {autostart: true, repeat: forever, steps: [{sleep: 10}]}
 b: {autostart: true, steps: [{sleep: 100}]}`);
     scheduler.startAutostart();
-    await clock.advance(1);
+    await time.advance(1);
     await scheduler.cancelAll(new TaskCancelledError('cancelled: stopping (SIGTERM)'));
     assert.deepEqual(
       sink.records.filter((r) => r.msg.startsWith('cancelled')).map((r) => `${r.task}[${r.step}] ${r.msg}`).sort(),
@@ -119,12 +119,12 @@ b: {autostart: true, steps: [{sleep: 100}]}`);
   });
 
   it('applies a reload: keeps unchanged tasks, restarts changed ones, cancels removed ones, starts new autostart ones', async () => {
-    const { clock, scheduler, sink } = setup(`
+    const { time, scheduler, sink } = setup(`
 keep: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: keep}]}
 change: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: change}]}
 remove: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: remove}]}`);
     scheduler.startAutostart();
-    await clock.advance(1500);
+    await time.advance(1500);
     const changes = scheduler.apply(
       tasksFrom(`
 keep: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: keep}]}
@@ -133,7 +133,7 @@ fresh: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: fresh}]}`),
     );
     assert.deepEqual(changes, { kept: ['keep'], restarted: ['change'], cancelled: ['remove'], started: ['fresh'] });
     await turns();
-    await clock.advance(500);
+    await time.advance(500);
     const at = (msg: string): number => sink.records.filter((r) => r.msg === msg).length;
     assert.equal(at('keep'), 2, 'keep runs on its old schedule: ticks at 1000 and 2000');
     assert.equal(at('changed'), 2, 'change restarted with its new timing: ticks at 1750 and 2000');

@@ -1,4 +1,5 @@
-import type { Timers } from '../../src/timers.js';
+import assert from 'node:assert/strict';
+import type { Time } from '../../src/time.js';
 
 interface Timer {
   readonly id: number;
@@ -13,27 +14,44 @@ export async function realTurns(n = 3): Promise<void> {
 }
 
 /**
- * Timers that move only when a test says so: the daemon's setTimeout,
- * setInterval and setImmediate, and its monotonic and wall clocks.
- * `advance` fires what falls due in order, letting the real event loop turn
- * after each, so the work a timer wakes runs before time moves on.
+ * The one fake of the daemon's time (src/time.ts) that every test uses: the
+ * monotonic and wall clocks, setTimeout, setInterval and setImmediate, moving
+ * only when the test says so. `advance` fires what falls due in order,
+ * letting the real event loop turn after each, so the work a timer wakes
+ * (a task's next steps, its next sleep) runs before time moves on.
  */
-export class FakeTimers implements Timers {
+export class FakeTime implements Time {
   #now = 0;
   #nextId = 0;
   readonly #timers = new Map<number, Timer>();
   readonly #immediates = new Map<number, () => void>();
   /** Wall-clock time at fake time 0. */
-  readonly wallStart = Date.UTC(2026, 10, 26, 9, 0, 0);
+  readonly wallStart: number;
 
-  now = (): number => this.#now;
-  wallNow = (): number => this.wallStart + this.#now;
+  constructor({ wallStart = Date.UTC(2026, 10, 26, 9, 0, 0) }: { wallStart?: number } = {}) {
+    this.wallStart = wallStart;
+  }
 
-  setTimeout = (callback: () => void, ms: number): number => this.#add(callback, ms, undefined);
+  /** Added to the wall clock only: what setting the clock (NTP, date -s) does. */
+  #wallOffset = 0;
+
+  monotonicMs = (): number => this.#now;
+  wallMs = (): number => this.wallStart + this.#now + this.#wallOffset;
+
+  /** Every delay setTimeout was asked for, in order. */
+  readonly armed: number[] = [];
+  /** How many immediates were asked for. */
+  immediatesArmed = 0;
+
+  setTimeout = (callback: () => void, ms: number): number => {
+    this.armed.push(ms);
+    return this.#add(callback, ms, undefined);
+  };
   setInterval = (callback: () => void, ms: number): number => this.#add(callback, ms, ms);
   clearTimeout = (handle: unknown): void => void this.#timers.delete(handle as number);
   clearInterval = (handle: unknown): void => void this.#timers.delete(handle as number);
   setImmediate = (callback: () => void): number => {
+    this.immediatesArmed++;
     const id = ++this.#nextId;
     this.#immediates.set(id, callback);
     return id;
@@ -73,9 +91,33 @@ export class FakeTimers implements Timers {
     await this.settle();
   }
 
+  /**
+   * Fires the soonest timer with the monotonic clock set to `at`, which may
+   * be before the timer is due: what Node does when it armed the timer from a
+   * loop clock that was behind.
+   */
+  async fireNextAt(at: number): Promise<void> {
+    const next = [...this.#timers.values()].sort((a, b) => a.at - b.at || a.id - b.id)[0];
+    assert.ok(next !== undefined, 'no timer armed');
+    this.#timers.delete(next.id);
+    this.#now = at;
+    next.callback();
+    await this.settle();
+  }
+
   /** Moves time by `ms` without firing anything: what a blocked event loop looks like. */
   jump(ms: number): void {
     this.#now += ms;
+  }
+
+  /** Sets the wall clock to `epochMs`, the monotonic clock untouched: what NTP or `date -s` does. */
+  setWallClock(epochMs: number): void {
+    this.#wallOffset += epochMs - this.wallMs();
+  }
+
+  /** How many timers and immediates are armed. */
+  get pending(): number {
+    return this.#timers.size + this.#immediates.size;
   }
 
   #add(callback: () => void, ms: number, every: number | undefined): number {

@@ -1,14 +1,17 @@
 /**
- * The timer functions and clocks the daemon runs on. The composition root
- * (main.ts) creates the real ones and passes them to every module that waits
- * or reads the time, so tests can drive time by hand (Node's `mock.timers`
- * cannot reach functions imported by destructuring, nor `process.hrtime`).
+ * Time as every part of asyncdemo sees it: a monotonic clock for schedules
+ * and durations, the wall clock for people, timers and immediates. This is
+ * the only module that touches Node's clocks and timer functions: the entry
+ * point passes {@link systemTime} to every part that reads the time or
+ * waits, and tests pass their fake (test/helpers/fake-time.ts). Node's
+ * `mock.timers` cannot reach functions imported by destructuring, nor
+ * `process.hrtime`, and a patched global would reach every test in the file.
  */
-export interface Timers {
-  /** Monotonic milliseconds. Only differences mean anything. */
-  now(): number;
-  /** Wall-clock milliseconds since the epoch: for people (status reports), never for schedules. */
-  wallNow(): number;
+export interface Time {
+  /** Monotonic milliseconds (CLOCK_MONOTONIC, as systemd's MONOTONIC_USEC). Only differences mean anything. */
+  monotonicMs(): number;
+  /** Wall-clock milliseconds since the epoch: for people and log lines, never for schedules. */
+  wallMs(): number;
   /** `ref: false`: the timer does not keep the process alive (Node's `unref()`). */
   setTimeout(callback: () => void, ms: number, options?: TimerOptions): unknown;
   clearTimeout(handle: unknown): void;
@@ -23,25 +26,41 @@ export interface TimerOptions {
   readonly ref?: boolean;
 }
 
-/** Node's timers. */
-export const nodeTimers: Timers = {
+/**
+ * Node keeps timer delays as signed 32-bit milliseconds (about 24.8 days)
+ * and fires a longer one after 1 ms, with a TimeoutOverflowWarning.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * A delay Node's timers can hold: a longer one is cut to the longest (a
+ * sleep re-arms for what is left; a watchdog pinging early is harmless),
+ * never left to become 1 ms. The same cap is what config and environment
+ * values are checked against.
+ */
+export function timerDelay(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 1), MAX_TIMER_DELAY_MS) : MAX_TIMER_DELAY_MS;
+}
+
+/** Node's clocks and timers. */
+export const systemTime: Time = {
   // Not performance.now(): its first call loads perf_hooks, 0.7 ms of every start (measured).
-  now: () => Number(process.hrtime.bigint()) / 1e6,
-  wallNow: () => Date.now(),
+  monotonicMs: () => Number(process.hrtime.bigint()) / 1e6,
+  wallMs: () => Date.now(),
   setTimeout(callback, ms, options) {
-    const timer = setTimeout(callback, ms);
+    const timer = setTimeout(callback, timerDelay(ms));
     if (options?.ref === false) timer.unref();
     return timer;
   },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
   setInterval(callback, ms, options) {
-    const timer = setInterval(callback, ms);
+    const timer = setInterval(callback, timerDelay(ms));
     if (options?.ref === false) timer.unref();
     return timer;
   },
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout | undefined),
   setImmediate: (callback) => setImmediate(callback),
-  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
+  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate | undefined),
 };
 
 /** What {@link Deadline.race} gives instead of the work's value when the deadline passes first. */
@@ -66,7 +85,7 @@ export interface Deadline {
 }
 
 /** Arms a deadline `ms` from now. `ref: false`: its timer does not keep the process alive. */
-export function startDeadline(timers: Timers, ms: number, options?: TimerOptions): Deadline {
+export function startDeadline(time: Time, ms: number, options?: TimerOptions): Deadline {
   let expired = false;
   let expire!: () => void;
   const passed = new Promise<TimedOut>((resolve) => {
@@ -75,19 +94,19 @@ export function startDeadline(timers: Timers, ms: number, options?: TimerOptions
       resolve(TIMED_OUT);
     };
   });
-  const timer = timers.setTimeout(expire, ms, options);
+  const timer = time.setTimeout(expire, ms, options);
   return {
     get expired() {
       return expired;
     },
     race: (work) => (expired ? Promise.resolve(TIMED_OUT) : Promise.race([work, passed])),
-    clear: () => timers.clearTimeout(timer),
+    clear: () => time.clearTimeout(timer),
   };
 }
 
 /** This promise or a timeout of `ms`: the one helper for a bounded wait. Its timer is cleared either way. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, timers: Timers, options?: TimerOptions): Promise<T | TimedOut> {
-  const deadline = startDeadline(timers, ms, options);
+export async function withTimeout<T>(work: Promise<T>, ms: number, time: Time, options?: TimerOptions): Promise<T | TimedOut> {
+  const deadline = startDeadline(time, ms, options);
   try {
     return await deadline.race(work);
   } finally {
