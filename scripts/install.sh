@@ -206,7 +206,7 @@ if [ -d /run/systemd/system ]; then
   say "starting asyncdemo (returns once it is ready)"
   systemctl restart asyncdemo.service || die "asyncdemo did not start; see: journalctl -u asyncdemo -p warning"
   # Name only commands this release has.
-  if "$BIN" --help 2>/dev/null | grep -q '^  asyncdemo status'; then
+  if "$BIN" --help 2>/dev/null | grep -q '^  status '; then
     say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo status)"
   else
     say "done. Follow it with: journalctl -u asyncdemo -f   (and: asyncdemo print-config)"

@@ -1,15 +1,16 @@
 import type { Config } from './config/load.js';
 import { settingsNeedingRestart } from './config/restart.js';
 import type { Settings } from './config/schema.js';
-import { listNames } from './text.js';
 import { ConfigError, GpioUnavailableError, TaskCancelledError } from './errors.js';
 import { watchEventLoop } from './event-loop-watch.js';
 import { ExitCode } from './exit-codes.js';
 import type { LedBackend, StepLeds } from './led/led.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { Logging } from './log/logger.js';
 import { Scheduler } from './scheduler.js';
-import type { ReloadOutcome, StatusSnapshot } from './status.js';
+import type { DaemonSnapshot, ReloadOutcome } from './status.js';
 import type { Notifier } from './systemd/notifier.js';
+import { count, listNames, oneLine } from './text.js';
 import { startDeadline, TIMED_OUT, type Time } from './time.js';
 
 export interface DaemonDeps {
@@ -19,6 +20,7 @@ export interface DaemonDeps {
   readonly logging: Logging;
   /** The clocks, and every timer the daemon arms: the stop's deadline, the watchdog, debug mode's watch. */
   readonly time: Time;
+  readonly lifecycle: Lifecycle;
   readonly leds: StepLeds;
   /** Opens the LED backend for new LED settings at reload; undefined when the LED is disabled. */
   readonly openLedBackend: (led: Settings['led']) => Promise<LedBackend | undefined>;
@@ -26,11 +28,11 @@ export interface DaemonDeps {
   /** Raises an uncaught exception (the `crash` step); injected so tests can catch it. */
   readonly crash: (error: Error) => void;
   /**
-   * Told the status (with the config in force) when the daemon is ready, after
-   * each reload, at each status tick and when it stops: the status file for
-   * `asyncdemo status`. Must not throw.
+   * Told what the daemon is doing (with the config in force) when it is
+   * ready, after each reload, soon after its tasks move on, at each status
+   * tick and when it stops: the status file. Must not throw.
    */
-  readonly publishStatus?: (status: StatusSnapshot, config: Config) => void;
+  readonly publishStatus?: (snapshot: DaemonSnapshot, config: Config) => void;
 }
 
 /**
@@ -42,19 +44,18 @@ export class Daemon {
   readonly #deps: DaemonDeps;
   readonly #scheduler: Scheduler;
   #config: Config;
-  /** Wall-clock time the config in force was loaded, for the status report. */
+  /** Wall-clock time the config in force was loaded, for the status. */
   #configLoadedAt: number;
-  #lastReload: ReloadOutcome | undefined;
+  #lastReload: ReloadOutcome | null = null;
   /** The reloads under way (one at a time), and whether another was asked for meanwhile. */
   #reloading: Promise<boolean> | undefined;
   #reloadAgain = false;
   #stopWatch: (() => void) | undefined;
   #watchdog: unknown;
   #keepAlive: unknown;
+  /** A publication of the status armed by the tasks' progress (at most one a second). */
+  #publishSoon: unknown;
   #stopping: Promise<number> | undefined;
-  /** Set as the stop begins, before `#stopping` is (the stop's first, synchronous part publishes the status). */
-  #stopBegun = false;
-  #stopFinished = false;
   /** Settings changed by reloads that only a restart applies; STATUS keeps saying so. */
   #restartNeeded: readonly string[] = [];
   #finish!: (code: number) => void;
@@ -72,11 +73,8 @@ export class Daemon {
       ledFor: (task) => deps.leds.forTask(task),
       onStop: (by) => void this.stop(`requested by ${by}`),
       crash: deps.crash,
+      ...(deps.publishStatus === undefined ? {} : { moved: () => this.#moved() }),
     });
-  }
-
-  get scheduler(): Scheduler {
-    return this.#scheduler;
   }
 
   /** The config in force: the one it started with, or the last reload that was accepted. */
@@ -94,9 +92,10 @@ export class Daemon {
     this.#applyDebug(this.#config.settings.debug);
     this.#startWatchdog();
     const names = [...this.#config.tasks.values()].filter((t) => t.autostart).map((t) => t.name);
-    logger.info(`starting with ${this.#config.file}: ${names.length} task${names.length === 1 ? '' : 's'} at boot (${listNames(names)})`);
+    logger.info(`starting with ${this.#config.file}: ${count(names.length, 'task')} at boot (${listNames(names)})`);
     this.#scheduler.startAutostart();
-    this.#deps.notifier.ready(this.#status());
+    this.#deps.lifecycle.running();
+    this.#deps.notifier.ready(this.#systemdStatus());
     this.#publish();
   }
 
@@ -123,12 +122,13 @@ export class Daemon {
       let applied: boolean;
       do {
         this.#reloadAgain = false;
+        const began = this.#deps.time.monotonicMs();
         try {
-          applied = await this.#reloadOnce();
+          applied = await this.#reloadOnce(began);
         } catch (error) {
-          this.#lastReload = { at: this.#deps.time.wallMs(), result: 'failed', reason: error instanceof Error ? error.message : String(error) };
+          this.#lastReload = { at: this.#deps.time.wallMs(), began, result: 'failed', reason: error instanceof Error ? error.message : String(error) };
           // systemd is waiting for the end of RELOADING=1.
-          this.#deps.notifier.ready(`${this.#status()}; last reload failed`);
+          this.#deps.notifier.ready(`${this.#systemdStatus()}; last reload failed`);
           this.#publish();
           throw error;
         }
@@ -140,8 +140,8 @@ export class Daemon {
     }
   }
 
-  async #reloadOnce(): Promise<boolean> {
-    const { logging, notifier } = this.#deps;
+  async #reloadOnce(began: number): Promise<boolean> {
+    const { logging, notifier, time } = this.#deps;
     const { logger } = logging;
     if (this.#stopping !== undefined) return false;
     notifier.reloading('reloading the config');
@@ -150,15 +150,15 @@ export class Daemon {
       next = this.#deps.reloadConfig();
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      logger.error(`reload refused, the running config stays: ${error.message}`);
-      this.#lastReload = { at: this.#deps.time.wallMs(), result: 'refused', reason: error.message };
-      notifier.ready(`${this.#status()}; last reload refused: invalid config`);
+      logger.error({ problems: error.issues, more: error.more }, `reload refused, the running config stays: ${oneLine(error.message)}`);
+      this.#lastReload = { at: time.wallMs(), began, result: 'refused', reason: error.message };
+      notifier.ready(`${this.#systemdStatus()}; last reload refused: invalid config`);
       this.#publish();
       return false;
     }
     const previous = this.#config;
     this.#config = next;
-    this.#configLoadedAt = this.#deps.time.wallMs();
+    this.#configLoadedAt = time.wallMs();
     logging.setLevels(next.settings.log);
     this.#applyDebug(next.settings.debug);
     if (JSON.stringify(previous.settings.led) !== JSON.stringify(next.settings.led)) {
@@ -179,19 +179,16 @@ export class Daemon {
     if (pending !== '') {
       logger.warn({ restartNeeded: this.#restartNeeded }, `reload: ${pending} changed but ${need} a restart to take effect (systemctl restart asyncdemo); the running values stay until then`);
     }
-    const counts = { kept: changes.kept.length, restarted: changes.restarted.length, cancelled: changes.cancelled.length, started: changes.started.length };
+    const what = `kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`;
+    // The fields are for the JSON files; names are shortened as in the start line (a config may hold 100,000 tasks).
     const short = (names: readonly string[]): readonly string[] => names.slice(0, 10);
-    const summary =
-      `${pending === '' ? '' : `all but ${pending} (${need} a restart); `}kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
-      `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`;
+    const counts = { kept: changes.kept.length, restarted: changes.restarted.length, cancelled: changes.cancelled.length, started: changes.started.length };
     logger.info(
-      // Names are shortened as in the start line: a config may hold 100,000 tasks.
       { changes: { kept: short(changes.kept), restarted: short(changes.restarted), cancelled: short(changes.cancelled), started: short(changes.started) }, counts },
-      `reloaded ${next.file}${pending === '' ? '' : ` except ${pending} (${need} a restart)`}: kept ${list(changes.kept)}; restarted ${list(changes.restarted)}; ` +
-        `cancelled ${list(changes.cancelled)}; started ${list(changes.started)}`,
+      `reloaded ${next.file}${pending === '' ? '' : ` except ${pending} (${need} a restart)`}: ${what}`,
     );
-    this.#lastReload = { at: this.#deps.time.wallMs(), result: 'applied', reason: summary };
-    notifier.ready(this.#status());
+    this.#lastReload = { at: time.wallMs(), began, result: 'applied', reason: `${pending === '' ? '' : `all but ${pending} (${need} a restart); `}${what}` };
+    notifier.ready(this.#systemdStatus());
     this.#publish();
     return true;
   }
@@ -204,21 +201,11 @@ export class Daemon {
    * Calling it again returns the same stop.
    */
   stop(reason: string): Promise<number> {
-    this.#stopping ??= this.#stop(reason);
+    if (this.#stopping === undefined) {
+      this.#deps.lifecycle.stopping();
+      this.#stopping = this.#stop(reason);
+    }
     return this.#stopping;
-  }
-
-  get stopping(): boolean {
-    return this.#stopping !== undefined;
-  }
-
-  /**
-   * Whether the stop has done its work: the tasks have ended and the LED is
-   * off (or the deadline passed). What is left is finishing the log files;
-   * a signal from now on changes nothing.
-   */
-  get stopFinished(): boolean {
-    return this.#stopFinished;
   }
 
   /**
@@ -231,48 +218,52 @@ export class Daemon {
     await this.#deps.leds.close();
   }
 
-  /** What the daemon is doing now, for the SIGUSR1 report (and a status file). */
-  status(): StatusSnapshot {
+  /** What the daemon is doing now: the SIGUSR1 line and the status file. */
+  snapshot(): DaemonSnapshot {
+    const { tasks, more } = this.#scheduler.running();
     return {
-      state: this.#stopBegun ? 'stopping' : this.#reloading !== undefined ? 'reloading' : 'running',
+      state: this.#deps.lifecycle.ending ? 'stopping' : this.#reloading !== undefined ? 'reloading' : 'running',
       configFile: this.#config.file,
       configLoadedAt: this.#configLoadedAt,
-      tasks: this.#scheduler.running(),
+      tasks,
+      moreTasks: more,
       stepsDone: this.#scheduler.stepsDone,
       lastReload: this.#lastReload,
     };
   }
 
   async #stop(reason: string): Promise<number> {
-    const { logging, notifier, leds, time } = this.#deps;
+    const { logging, notifier, leds, time, lifecycle } = this.#deps;
     const { logger } = logging;
     const { timeoutMs } = this.#config.settings.shutdown;
     // First of all: the deadline covers everything below (close-with-grace's way).
     const deadline = startDeadline(time, timeoutMs);
-    this.#stopBegun = true;
     notifier.stopping(`stopping: ${reason}`);
     this.#publish();
-    const count = this.#scheduler.runningCount;
-    logger.info(`stopping (${reason}): cancelling ${count} running task${count === 1 ? '' : 's'}`);
-    if (this.#config.settings.debug.enabled && count > 0) {
-      const pending = this.#scheduler.running();
+    const running = this.#scheduler.runningCount;
+    logger.info(`stopping (${reason}): cancelling ${count(running, 'running task')}`);
+    if (this.#config.settings.debug.enabled && running > 0) {
       // asyncio's "Task was destroyed but it is pending", said before it happens.
-      logger.warn({ pending: pending.length }, `pending at shutdown: ${listNames(pending.map((p) => `${p.name}[${p.step}]`))}`);
+      const shown = this.#scheduler.running(10).tasks.map((p) => `${p.name}[${p.step}]`);
+      logger.warn({ pending: running }, `pending at shutdown: ${shown.join(', ')}${running > shown.length ? ` and ${running - shown.length} more` : ''}`);
     }
     const cancelled = await deadline.race(this.#scheduler.cancelAll(new TaskCancelledError(`cancelled: stopping (${reason})`)));
     this.#stopTimers();
     if (cancelled === TIMED_OUT) {
-      return this.#overran(timeoutMs, `still running: ${listNames(this.#scheduler.running().map((p) => p.name))}`);
+      const { tasks, more } = this.#scheduler.running(10);
+      return this.#overran(timeoutMs, `still running: ${tasks.map((p) => p.name).join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
     }
-    const off = await deadline.race(leds.close().then(
-      () => true,
-      (error: unknown) => {
-        logger.error({ err: error }, 'could not turn the LED off');
-        return false;
-      },
-    ));
+    const off = await deadline.race(
+      leds.close().then(
+        () => true,
+        (error: unknown) => {
+          logger.error({ err: error }, `could not turn the LED off: ${error instanceof Error ? error.message : String(error)}`);
+          return false;
+        },
+      ),
+    );
     if (off === TIMED_OUT) return this.#overran(timeoutMs, 'the LED was still being turned off');
-    this.#stopFinished = true;
+    lifecycle.stopped();
     logger.info(`stopped after ${this.#scheduler.stepsDone} steps`);
     const closed = await deadline.race(logging.close());
     deadline.clear();
@@ -288,10 +279,10 @@ export class Daemon {
 
   /** The stop's deadline passed: say what was still going on, leave the LED off, and end with a failure. */
   #overran(timeoutMs: number, what: string): number {
-    const { logging, leds } = this.#deps;
+    const { logging, leds, lifecycle } = this.#deps;
     logging.logger.error(`stop took longer than ${timeoutMs}ms (shutdown.timeoutMs): ${what}; exiting with a failure`);
     leds.closeNow();
-    this.#stopFinished = true;
+    lifecycle.stopped();
     // Every line so far, this one included, reaches the log files before the exit.
     logging.flushSync();
     this.#finish(ExitCode.failure);
@@ -304,6 +295,7 @@ export class Daemon {
     this.#stopWatch = undefined;
     time.clearInterval(this.#watchdog);
     time.clearInterval(this.#keepAlive);
+    time.clearTimeout(this.#publishSoon);
   }
 
   #applyDebug(debug: Settings['debug']): void {
@@ -317,13 +309,13 @@ export class Daemon {
 
   /**
    * Pings from the event loop itself: a blocked loop stops the pings, and
-   * systemd restarts the service. The status line is refreshed on the same
-   * tick, or every few seconds when there is no watchdog.
+   * systemd restarts the service. The status is refreshed on the same tick,
+   * or every few seconds when there is no watchdog.
    */
   #startWatchdog(): void {
     const { notifier, time } = this.#deps;
     const tick = (): void => {
-      if (notifier.active) notifier.status(this.#status());
+      if (notifier.active) notifier.status(this.#systemdStatus());
       this.#publish();
     };
     const interval = notifier.active ? notifier.watchdogIntervalMs : undefined;
@@ -337,20 +329,39 @@ export class Daemon {
     }, interval);
   }
 
-  #publish(): void {
-    this.#deps.publishStatus?.(this.status(), this.#config);
+  /** A task moved on: the status file follows within a second, not at every step. */
+  #moved(): void {
+    if (this.#publishSoon !== undefined || this.#stopping !== undefined) return;
+    this.#publishSoon = this.#deps.time.setTimeout(
+      () => {
+        this.#publishSoon = undefined;
+        this.#publish();
+      },
+      PROGRESS_PUBLISH_MS,
+      { ref: false },
+    );
   }
 
-  #status(): string {
-    const running = this.#scheduler.runningCount;
+  #publish(): void {
+    const publish = this.#deps.publishStatus;
+    if (publish === undefined) return;
+    this.#deps.time.clearTimeout(this.#publishSoon);
+    this.#publishSoon = undefined;
+    publish(this.snapshot(), this.#config);
+  }
+
+  /** STATUS=, for `systemctl status`: counts, the last slow step, a pending restart. */
+  #systemdStatus(): string {
     const slow = this.#config.settings.debug.enabled ? this.#scheduler.lastSlowStep : undefined;
     const restart = this.#restartNeeded.length === 0 ? '' : `; restart needed for ${this.#restartNeeded.join(', ')}`;
-    return `${running} task${running === 1 ? '' : 's'} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}${restart}`;
+    return `${count(this.#scheduler.runningCount, 'task')} running, ${this.#scheduler.stepsDone} steps done${slow === undefined ? '' : `; last slow step ${slow}`}${restart}`;
   }
 }
 
 /** How often `systemctl status` learns the counts, without a watchdog. */
 const STATUS_INTERVAL_MS = 5000;
+/** How soon the status file follows the tasks' progress. */
+const PROGRESS_PUBLISH_MS = 1000;
 
 function list(names: readonly string[]): string {
   return names.length === 0 ? 'none' : listNames(names);

@@ -54,6 +54,8 @@ export interface DoctorProbes {
   readonly names?: (uid: number, gid: number) => { user: string; group: string };
   /** The uid of a user name, or undefined when there is none. */
   readonly uidOf?: (user: string) => number | undefined;
+  /** VERSION_CODENAME of /etc/os-release (bookworm, trixie), so that a fix fits the machine. */
+  readonly osCodename?: () => string | undefined;
 }
 
 const MIN_NODE = 20;
@@ -223,7 +225,12 @@ function gpioChecks(probes: DoctorProbes, config: Config | undefined): Check[] {
 function sysfsChecks(probes: DoctorProbes, led: LedSettings | undefined): Check[] {
   const root = probes.sysfsRoot ?? SYSFS_GPIO;
   if (!existsSync(`${root}/export`)) {
-    return [{ ok: false, required: false, text: `sysfs GPIO: ${root} is missing (not a Raspberry Pi, or Raspberry Pi OS trixie, which has only the character devices)`, fix: 'nothing to do on trixie: led.backend auto uses the character device' }];
+    const codename = (probes.osCodename ?? osCodename)();
+    // Raspberry Pi OS trixie builds its kernels without sysfs GPIO: there, its absence is normal.
+    if (codename !== undefined && codename !== 'bookworm' && codename !== 'bullseye') {
+      return [{ ok: true, required: false, text: `sysfs GPIO: none (${root} is missing, as on ${codename}'s kernels): led.backend auto uses the character device` }];
+    }
+    return [{ ok: false, required: false, text: `sysfs GPIO: ${root} is missing (not a Raspberry Pi, or a kernel built without it)`, fix: 'nothing to fix for the LED: led.backend auto uses the GPIO character device where there is one (see the checks below)' }];
   }
   const checks: Check[] = [];
   const pin = led?.pin ?? 17;
@@ -332,5 +339,14 @@ function gpioGroupExists(): boolean {
     return /^gpio:/m.test(readFileSync('/etc/group', 'utf8'));
   } catch {
     return false;
+  }
+}
+
+/** VERSION_CODENAME from /etc/os-release, or undefined. */
+function osCodename(): string | undefined {
+  try {
+    return /^VERSION_CODENAME=(.*)$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]?.replaceAll('"', '').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,12 +1,14 @@
 import type { Daemon } from './daemon.js';
 import { ExitCode } from './exit-codes.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { Logging } from './log/logger.js';
 import type { ProcessHandlers } from './signals.js';
-import { formatStatus } from './status.js';
+import { formatSnapshotLine } from './status.js';
 import { withTimeout, type Time } from './time.js';
 
 export interface HandlerDeps {
-  readonly daemon: Pick<Daemon, 'stop' | 'reload' | 'halt' | 'status' | 'stopFinished' | 'config'>;
+  readonly daemon: Pick<Daemon, 'stop' | 'reload' | 'halt' | 'snapshot' | 'config'>;
+  readonly lifecycle: Lifecycle;
   readonly logging: Pick<Logging, 'logger' | 'flushSync' | 'close'>;
   /** Turns the LED off synchronously, for an exit that cannot wait. */
   readonly leds: { closeNow(): void };
@@ -34,17 +36,16 @@ export const SIGNAL_WINDOW_MS = 10_000;
  * signal changes nothing: the exit code stays the stop's, and no line is
  * written that could miss the log files, which are being closed.
  */
-export function createProcessHandlers({ daemon, logging, leds, time, exit }: HandlerDeps): ProcessHandlers {
+export function createProcessHandlers({ daemon, lifecycle, logging, leds, time, exit }: HandlerDeps): ProcessHandlers {
   const { logger } = logging;
   const warned = new Set<string>();
-  let crashing = false;
-  const quiet = (): boolean => crashing || daemon.stopFinished;
+  const quiet = (): boolean => lifecycle.phase === 'stopped' || lifecycle.phase === 'crashing';
   const limited = rateLimited(time);
 
   return {
     stop(signal) {
       // A crash is under way and ends in exit 1; a stop must not end it with 0.
-      if (crashing) return;
+      if (lifecycle.phase === 'crashing') return;
       void daemon.stop(signal);
     },
     forceExit(signal) {
@@ -61,20 +62,19 @@ export function createProcessHandlers({ daemon, logging, leds, time, exit }: Han
     },
     status() {
       if (quiet()) return;
-      limited('SIGUSR1', (more) => logger.info(`${formatStatus(daemon.status())}${more}`));
+      limited('SIGUSR1', (more) => logger.info(`${formatSnapshotLine(daemon.snapshot())}${more}`));
     },
     ignored(signal) {
       if (quiet()) return;
       limited(signal, (more) => logger.warn(`${signal} received and ignored: asyncdemo does nothing on it (SIGHUP reloads the config, SIGUSR1 logs the status)${more}`));
     },
     fatal(error, origin) {
-      if (crashing) {
+      if (!lifecycle.crashing()) {
         // An error while handling a crash must not start a second one: out now, with what is logged so far.
         logging.flushSync();
         exit(ExitCode.failure);
         return;
       }
-      crashing = true;
       void crash(error, origin);
     },
     warning(warning) {

@@ -2,7 +2,8 @@ import { sameTask, type TaskDef, type TaskTable } from './config/tasks.js';
 import { TaskCancelledError } from './errors.js';
 import type { TaskLed } from './led/led.js';
 import type { Logger } from './log/logger.js';
-import { describeStep } from './steps.js';
+import { LISTED_STEPS, LISTED_TASKS, type TaskStatus } from './status.js';
+import { describeStep, kindOf, type Step } from './steps.js';
 import type { Time } from './time.js';
 import { runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from './worker.js';
 
@@ -16,21 +17,14 @@ export interface SchedulerOptions {
   readonly onStop: (by: string) => void;
   /** Raises an uncaught exception for the `crash` step (main.ts throws it on the next turn; tests catch it). */
   readonly crash: (error: Error) => void;
+  /** Told when a task moved on: a step done, a task started or ended (for the status file). */
+  readonly moved?: () => void;
 }
 
 /** A task the scheduler owns: started, or spawned and about to start. */
 interface Entry extends TaskRun {
   /** Settles when the worker has finished, however it ended. */
   done: Promise<TaskOutcome>;
-}
-
-/** A task in {@link Scheduler.running}: `operation`, step 4, `sleep 3s`. */
-export interface RunningTask {
-  readonly name: string;
-  /** Index of the step it is at (or last ran). */
-  readonly step: number;
-  /** That step, as reports show it: `sleep 3s`, `log "operation1"`. */
-  readonly doing: string;
 }
 
 /** What a reload changed, by task name. */
@@ -76,6 +70,7 @@ export class Scheduler {
       crash: options.crash,
       stepDone: () => {
         this.#stepsDone++;
+        options.moved?.();
       },
       slowStep: (where, ms) => {
         this.#lastSlowStep = `${where} ${Math.round(ms)}ms`;
@@ -99,12 +94,26 @@ export class Scheduler {
     return this.#running.size;
   }
 
-  /** The tasks running now (or spawned and about to start), with the step each is at and what that step does. */
-  running(): RunningTask[] {
-    return [...this.#running].map(([name, entry]) => {
+  /**
+   * The first `limit` tasks running now (or spawned and about to start), each
+   * with the step it is at, since when, when it wakes (a sleep), and its
+   * steps; and how many more there are.
+   */
+  running(limit: number = LISTED_TASKS): { tasks: TaskStatus[]; more: number } {
+    const tasks: TaskStatus[] = [];
+    for (const [name, entry] of this.#running) {
+      if (tasks.length >= limit) break;
       const step = entry.def.steps[entry.step];
-      return { name, step: entry.step, doing: step === undefined ? 'ending' : describeStep(step) };
-    });
+      tasks.push({
+        name,
+        step: entry.step,
+        doing: step === undefined ? 'ending' : describeStep(step),
+        since: entry.stepSince < 0 ? null : entry.stepSince,
+        wakeAt: step !== undefined && kindOf(step).waitsMs !== undefined && entry.stepSince >= 0 ? entry.deadline : null,
+        steps: describedSteps(entry.def.steps),
+      });
+    }
+    return { tasks, more: this.#running.size - tasks.length };
   }
 
   /** Debug mode's threshold, or undefined to stop timing steps. Takes effect at the next step. */
@@ -178,15 +187,28 @@ export class Scheduler {
   }
 
   #start(def: TaskDef, by: string, nextTurn: boolean): void {
-    const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stepSince: 0, deadline: 0, sleeper: undefined, stopBy: undefined } as Entry;
+    const entry = { def, controller: new AbortController(), led: this.#options.ledFor?.(def), step: 0, stepSince: -1, deadline: 0, sleeper: undefined, stopBy: undefined } as Entry;
     this.#running.set(def.name, entry);
     entry.done = runTask(entry, this.#callbacks, { nextTurn, by });
   }
 
   #ended(entry: Entry, outcome: TaskOutcome): void {
     const { name } = entry.def;
+    this.#options.moved?.();
     if (this.#running.get(name) === entry) this.#running.delete(name);
     if (outcome === 'done') this.#options.logger.debug({ task: name }, 'finished');
     if (outcome === 'stopped' && entry.stopBy !== undefined) this.#options.onStop(entry.stopBy);
   }
+}
+
+/** Each task's steps as reports show them, worked out once per definition. */
+const described = new WeakMap<readonly Step[], readonly string[]>();
+function describedSteps(steps: readonly Step[]): readonly string[] {
+  let list = described.get(steps);
+  if (list === undefined) {
+    list = steps.slice(0, LISTED_STEPS).map(describeStep);
+    if (steps.length > LISTED_STEPS) list = [...list, `and ${steps.length - LISTED_STEPS} more steps`];
+    described.set(steps, list);
+  }
+  return list;
 }

@@ -1,9 +1,10 @@
 import type { EventEmitter } from 'node:events';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface ProcessHandlers {
-  /** First SIGTERM or SIGINT: stop gracefully. */
+  /** SIGTERM or SIGINT before a stop: stop gracefully. */
   stop(signal: NodeJS.Signals): void;
-  /** A second SIGTERM or SIGINT while stopping: exit at once, non-zero (unless the stop has finished). */
+  /** SIGTERM or SIGINT once a stop (however it began) or a crash is under way: exit at once, non-zero (unless the stop has finished). */
   forceExit(signal: NodeJS.Signals): void;
   /** SIGHUP. */
   reload(): void;
@@ -20,6 +21,9 @@ export interface ProcessHandlers {
 /** Signals asyncdemo takes over only so that they cannot kill it: by default each would end the process silently. */
 export const IGNORED_SIGNALS = ['SIGUSR2', 'SIGALRM'] as const;
 
+/** Every signal asyncdemo listens to: the entry script (scripts/build/main.cjs) holds these from its first line until {@link listenToProcess} takes over. */
+export const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', ...IGNORED_SIGNALS] as const;
+
 /**
  * The one place that listens to the process's signals and error events (as
  * close-with-grace does). A listener replaces Node's default for its signal:
@@ -27,15 +31,10 @@ export const IGNORED_SIGNALS = ['SIGUSR2', 'SIGALRM'] as const;
  * inspector on 127.0.0.1:9229, where any local user could run code as the
  * daemon. Returns the function that removes every listener again.
  */
-export function listenToProcess(proc: EventEmitter, handlers: ProcessHandlers): () => void {
-  let stopping = false;
+export function listenToProcess(proc: EventEmitter, handlers: ProcessHandlers, lifecycle: Lifecycle): () => void {
   const onStop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      handlers.forceExit(signal);
-      return;
-    }
-    stopping = true;
-    handlers.stop(signal);
+    if (lifecycle.ending) handlers.forceExit(signal);
+    else handlers.stop(signal);
   };
   const onHup = (): void => handlers.reload();
   const onUsr1 = (): void => handlers.status();

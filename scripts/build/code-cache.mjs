@@ -35,7 +35,7 @@ tasks:
   );
   rmSync(join(dist, 'app.cache'), { force: true });
   execFileSync(process.execPath, [join(dist, 'main.js'), 'run', '--config', config], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ASYNCDEMO_WRITE_CODE_CACHE: '1' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ASYNCDEMO_WRITE_CODE_CACHE: '1', ASYNCDEMO_STATUS_DIR: dir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   console.log(`code cache: ${join(dist, 'app.cache')} (${Math.round(statSync(join(dist, 'app.cache')).size / 1024)} KiB, Node ${process.version})`);

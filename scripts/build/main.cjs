@@ -1,9 +1,28 @@
 #!/usr/bin/env node
 'use strict';
-// dist/main.js: starts the bundle (dist/app.js) from a compile cache, because
-// parsing and compiling the 600 KB bundle is a third of asyncdemo's start-up
-// and a Pi's CPU is slow (measured: exec to the first log line 41 -> 30 ms
-// here with the cache).
+// dist/main.js, the first JavaScript the process runs.
+//
+// Signals first: until the daemon listens to them itself (src/signals.ts),
+// SIGHUP, SIGTERM, SIGINT, SIGUSR2 and SIGALRM would end the process with no
+// line logged, and SIGUSR1 would open Node's inspector on 127.0.0.1:9229.
+// From this line on they are held, and the command decides (src/main.ts):
+// the daemon stops cleanly on a held SIGTERM and reloads on a held SIGHUP
+// once it is ready. Node's own start before this line is the only window.
+const HELD = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
+const held = [];
+const hold = (signal) => held.push(signal);
+for (const signal of HELD) process.on(signal, hold);
+const early = {
+  take: () => held.splice(0),
+  release() {
+    for (const signal of HELD) process.off(signal, hold);
+  },
+};
+
+// Then the bundle (dist/app.js), from a compile cache, because parsing and
+// compiling the 600 KB bundle is a third of asyncdemo's start-up and a Pi's
+// CPU is slow (measured: exec to the first log line 41 -> 30 ms here with the
+// cache).
 //
 // Node 22.1 and later: Node's own compile cache (module.enableCompileCache),
 // kept in $CACHE_DIRECTORY (the unit's CacheDirectory=), else in Node's default
@@ -12,16 +31,14 @@
 // dist/app.cache. V8 rejects a cache made by another Node or with other flags
 // (after `apt upgrade nodejs`); the bundle is then compiled as usual: slower,
 // never wrong, and `asyncdemo doctor` says so with the fix.
-// Until the daemon listens to SIGUSR1 itself (src/signals.ts), the signal would
-// open Node's inspector on 127.0.0.1:9229; from here on it does nothing.
-process.on('SIGUSR1', () => {});
 const Module = require('node:module');
 const { join } = require('node:path');
 
 const filename = join(__dirname, 'app.js');
+let app;
 if (typeof Module.enableCompileCache === 'function') {
   Module.enableCompileCache(process.env.CACHE_DIRECTORY || undefined);
-  require(filename);
+  app = require(filename);
 } else {
   const { readFileSync, writeFileSync } = require('node:fs');
   const { Script } = require('node:vm');
@@ -37,6 +54,8 @@ if (typeof Module.enableCompileCache === 'function') {
     // At exit, so the cache holds every function the run compiled, not only the top level.
     process.once('exit', () => writeFileSync(cacheFile, script.createCachedData()));
   }
-  const app = { exports: {} };
-  script.runInThisContext()(app.exports, Module.createRequire(filename), app, filename, __dirname);
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, Module.createRequire(filename), module, filename, __dirname);
+  app = module.exports;
 }
+app.main(process.argv.slice(2), process.env, early);

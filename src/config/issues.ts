@@ -87,3 +87,13 @@ export function describeValue(value: unknown): string {
 export function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** The value at a path of keys in nested mappings, and whether it is there (own keys only: `__proto__` finds nothing). */
+export function valueAt(root: unknown, path: readonly string[]): { found: boolean; value?: unknown } {
+  let node = root;
+  for (const part of path) {
+    if (!isMapping(node) || !Object.hasOwn(node, part)) return { found: false };
+    node = node[part];
+  }
+  return { found: true, value: node };
+}

@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { nodeCrypto } from '../lazy-builtins.js';
-import { describeValue, formatKeyPath, isMapping, Issues, pathKey } from './issues.js';
+import { describeValue, formatKeyPath, isMapping, Issues, pathKey, valueAt } from './issues.js';
 import { readConfigFile } from './read.js';
 import { schemaKeys, type Settings } from './schema.js';
 import { readSettings } from './settings.js';
@@ -162,13 +162,4 @@ export function fallbackLogSettings({ file, env }: LoadOptions, refused?: Config
     return settings.log;
   }
   throw new Error('unreachable: the schema defaults are valid');
-}
-
-function valueAt(root: unknown, path: readonly string[]): { found: boolean; value?: unknown } {
-  let node = root;
-  for (const part of path) {
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, part)) return { found: false };
-    node = (node as Record<string, unknown>)[part];
-  }
-  return { found: true, value: node };
 }

@@ -1,3 +1,4 @@
+import { valueAt } from './issues.js';
 import type { Settings } from './schema.js';
 
 /**
@@ -37,9 +38,5 @@ export const NEED_RESTART: readonly string[] = ['log.console.format', 'log.file.
  * it is undone).
  */
 export function settingsNeedingRestart(running: Settings, next: Settings): string[] {
-  return NEED_RESTART.filter((key) => JSON.stringify(valueAt(running, key)) !== JSON.stringify(valueAt(next, key)));
-}
-
-function valueAt(settings: Settings, key: string): unknown {
-  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], settings);
+  return NEED_RESTART.filter((key) => JSON.stringify(valueAt(running, key.split('.')).value) !== JSON.stringify(valueAt(next, key.split('.')).value));
 }

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { escapeControl } from '../text.js';
 
 /** How console lines look. `journal`: one line per event with a syslog priority prefix and no time. */
 export type ConsoleStyle = 'journal' | 'pretty' | 'json';
@@ -35,9 +36,23 @@ const RESET = '\x1b[0m';
 const DIM = '\x1b[2m';
 
 /**
+ * A console line is cut at this many characters, with a mark that says so:
+ * far below journald's LineMax (48 KiB, where it would split the line and
+ * read what follows as a new entry with a priority of its own), and more than
+ * anyone reads on a terminal. The log files keep the whole line.
+ */
+export const CONSOLE_LINE_MAX_CHARS = 4096;
+
+/**
  * The console destination. For `journal` and `pretty` it formats from the
  * record pino hands over, never parsing the JSON line back: logging is the
  * hottest path of the daemon.
+ *
+ * Every line is one line at its own priority, whatever the text: control
+ * characters (line breaks, NUL, escape sequences) in a message, which may
+ * come from a config, are written as escapes, and a long line is cut. Fields
+ * besides the task and step are for the JSON files (an error's stack too):
+ * a console line reads as a sentence.
  */
 export function createConsoleDestination({ style, fd = 1, colors = false, sink }: ConsoleOptions): MetadataDestination {
   const out = sink ?? pino.destination({ fd, sync: true });
@@ -46,26 +61,23 @@ export function createConsoleDestination({ style, fd = 1, colors = false, sink }
     const task = obj?.['task'];
     if (typeof task !== 'string') return '';
     const step = obj?.['step'];
-    return typeof step === 'number' ? `${task}[${step}] ` : `${task}: `;
+    return typeof step === 'number' ? `${escapeControl(task)}[${step}] ` : `${escapeControl(task)}: `;
   }
 
   const destination: MetadataDestination = {
     [Symbol.for('pino.metadata')]: true,
     write(line) {
       if (style === 'json') {
-        out.write(line);
+        out.write(jsonLine(line, this));
         return;
       }
       const level = this.lastLevel ?? 30;
-      const obj = this.lastObj;
-      const text = prefixOf(obj) + (this.lastMsg ?? '') + details(obj);
+      const text = cut(prefixOf(this.lastObj) + escapeControl(this.lastMsg ?? ''));
       if (style === 'journal') {
-        const prefix = syslogPrefix(level);
-        // journald splits on newlines; give every line of a stack trace its priority.
-        out.write(prefix + text.replaceAll('\n', `\n${prefix}`) + '\n');
+        out.write(`${syslogPrefix(level)}${text}\n`);
       } else {
         const label = levelLabel(level).toUpperCase().padEnd(5);
-        const time = clockTime(Number(this.lastTime ?? Date.now()));
+        const time = clockTime(Number(this.lastTime ?? 0));
         out.write(colors ? `${DIM}${time}${RESET} ${COLOR[levelLabel(level)] ?? ''}${label}${RESET} ${text}\n` : `${time} ${label} ${text}\n`);
       }
     },
@@ -74,6 +86,31 @@ export function createConsoleDestination({ style, fd = 1, colors = false, sink }
     },
   };
   return destination;
+}
+
+/** `text`, or its start and a mark when it is longer than {@link CONSOLE_LINE_MAX_CHARS}. */
+function cut(text: string): string {
+  if (text.length <= CONSOLE_LINE_MAX_CHARS) return text;
+  return `${text.slice(0, CONSOLE_LINE_MAX_CHARS)}… [cut: ${text.length} characters in all; the log files have the whole line]`;
+}
+
+/**
+ * A JSON console line keeps its fields up to this many characters (at most
+ * 36 KiB of UTF-8, below journald's 48 KiB); a longer one keeps its message only, cut.
+ */
+const JSON_LINE_MAX_CHARS = 12 * 1024;
+
+/** JSON.stringify leaves the C1 controls and U+2028/2029 as they are: written as \\u escapes, the line means the same and is inert on a terminal. */
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g;
+
+/** A JSON console line: pino's, with the characters above escaped; a long one is rebuilt with its message cut (the files have it whole). */
+function jsonLine(line: string, record: MetadataDestination): string {
+  if (line.length > JSON_LINE_MAX_CHARS) {
+    const obj = record.lastObj ?? {};
+    const short = { level: record.lastLevel, time: Number(record.lastTime), pid: obj['pid'], task: obj['task'], step: obj['step'], msg: cut(record.lastMsg ?? '') };
+    line = `${JSON.stringify(short)}\n`;
+  }
+  return line.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** pino's label of a level; pino's custom levels are not used, so every level has one. */
@@ -91,30 +128,6 @@ function syslogPrefix(value: number): string {
   if (value >= 40) return '<4>';
   if (value >= 30) return '<6>';
   return '<7>';
-}
-
-/** Fields other than the task and step, as ` key=value`, and an error's stack on the lines below. */
-function details(obj: Record<string, unknown> | undefined): string {
-  if (obj === undefined) return '';
-  let text = '';
-  let stack = '';
-  for (const key in obj) {
-    if (key === 'task' || key === 'step' || key === 'msg') continue;
-    const value = obj[key];
-    if (value instanceof Error) {
-      stack = '\n' + indent(value.stack ?? String(value));
-      continue;
-    }
-    text += ` ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
-  }
-  return text + stack;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `    ${line.trim()}`)
-    .join('\n');
 }
 
 function clockTime(epochMs: number): string {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Settings } from '../config/schema.js';
 import type { LogLevel } from '../config/choices.js';
@@ -14,9 +15,8 @@ export type LogSettings = Settings['log'];
 
 export interface Logging {
   readonly logger: Logger;
-  readonly consoleStyle: ConsoleStyle;
-  /** The log files, when file logging runs. */
-  readonly file: LogFileWriter | undefined;
+  /** The directory of the log files, when file logging runs. */
+  readonly fileDir: string | undefined;
   /** Applies new levels (at reload) to the root logger and both destinations. Returns the logger's new level. */
   setLevels(settings: LogSettings): LogLevel;
   /**
@@ -109,8 +109,7 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, t
 
   return {
     logger: log,
-    consoleStyle,
-    file,
+    fileDir: file === undefined ? undefined : resolve(settings.file.dir),
     setLevels(next) {
       current = next;
       const level = applyLevels(next);

@@ -7,7 +7,8 @@ import { Arrivals } from './wait.js';
 
 /** The repository root: tests run from build/test/…, the daemon from dist/. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const MAIN = join(ROOT, 'dist', 'main.js');
+/** The CLI under test; `ASYNCDEMO_TEST_MAIN` points the integration tests at another build (to show a test fails on an older one). */
+export const MAIN = process.env['ASYNCDEMO_TEST_MAIN'] ?? join(ROOT, 'dist', 'main.js');
 export const EXAMPLES = join(ROOT, 'config', 'examples');
 
 export interface Line {
@@ -73,7 +74,7 @@ export function startDaemon(
 ): RunningDaemon {
   const command = [...prefix, process.execPath, ...nodeArgs, main, ...args];
   const child = spawn(command[0] as string, command.slice(1), {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ASYNCDEMO_LOG_DIR: tempDir('asyncdemo-logs-'), ...env },
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ASYNCDEMO_LOG_DIR: tempDir('asyncdemo-logs-'), ASYNCDEMO_STATUS_DIR: tempDir('asyncdemo-status-'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const spawnedAt = Date.now();

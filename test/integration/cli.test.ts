@@ -47,7 +47,7 @@ describe('asyncdemo run with a bad config', () => {
     const [line] = daemon.lines;
     assert.equal(line?.level, 60);
     assert.match(line?.msg ?? '', /tasks\.operation\.steps\[2\]\.sleep: must not be negative/);
-    assert.match(line?.msg ?? '', new RegExp(`not starting; fix the config \\(asyncdemo check-config ${path}\\) and start again$`));
+    assert.match(line?.msg ?? '', new RegExp(`not starting: fix the config \\(asyncdemo check-config ${path}\\) and start again$`));
     assert.doesNotMatch(line?.msg ?? '', /\n\s+at /);
     assert.equal(daemon.stderr(), '');
   });
@@ -88,14 +88,18 @@ describe('asyncdemo print-config', () => {
 });
 
 describe('asyncdemo usage', () => {
-  it('--help and --version', async () => {
+  it('--help lists every command; COMMAND --help gives its usage; --version the version, the commit built and the Node.js', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /asyncdemo run \[--config FILE\]/);
+    for (const name of ['run', 'status', 'edit', 'reload', 'check-config', 'print-config', 'doctor']) assert.match(help.stdout, new RegExp(`^  ${name} `, 'm'));
+    const run = await runCli(['run', '--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^Usage: asyncdemo run \[--config FILE\]$/m);
+    assert.doesNotMatch(run.stdout, /^Commands:/m, 'the command\'s own help, not the list');
     const version = await runCli(['--version']);
     assert.equal(version.code, 0);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')} \\(Node\\.js v\\d+`));
+    assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')} \\(commit [0-9a-f]{12}(-dirty)?, Node\\.js v\\d+`));
   });
 
   it('bad usage exits 64 with one line', async () => {
@@ -107,7 +111,7 @@ describe('asyncdemo usage', () => {
   it('an unknown option exits 64 with one line of our own, not Node\'s parser text', async () => {
     const { code, stderr } = await runCli(['run', '--bogus']);
     assert.equal(code, 64);
-    assert.equal(stderr, 'asyncdemo: unknown option --bogus; try asyncdemo --help\n');
+    assert.equal(stderr, 'asyncdemo: unknown option --bogus for run; try asyncdemo run --help\n');
   });
 });
 

@@ -175,7 +175,27 @@ const CASES: readonly Case[] = [
   },
 ];
 
-/** Asserts that `report` (a ConfigError's message, however it was shown) names each problem of `c` for `file`, and shows no stack. */
+/** A problem as a log line's `problems` field has it (the console line has them all on one line). */
+interface LoggedProblem {
+  readonly path: string;
+  readonly reason: string;
+  readonly line?: number;
+  readonly env?: string;
+}
+
+/** Asserts that a log line (its one-line message, and its `problems` for the files) names each problem of `c` for `file`. */
+function assertLoggedReport(record: { msg: string; problems?: unknown }, file: string, c: Case): void {
+  assert.ok(record.msg.includes(`invalid config ${file} (`), `the line names the file:\n${record.msg}`);
+  assert.doesNotMatch(record.msg, /\n/, 'one line');
+  const problems = (record.problems ?? []) as LoggedProblem[];
+  for (const [line, says] of c.problems) {
+    if (says.source.startsWith('^… and')) continue;
+    const found = problems.some((p) => p.line === line && says.test(`${p.path === '' ? '' : `${p.path}: `}${p.reason}${p.env === undefined ? '' : ` (from environment variable ${p.env})`}`));
+    assert.ok(found, `a problem at line ${line} matching ${says}; the problems: ${JSON.stringify(problems)}`);
+  }
+}
+
+/** Asserts that `report` (a ConfigError's message, as check-config prints it) names each problem of `c` for `file`, and shows no stack. */
 function assertReport(report: string, file: string, c: Case): void {
   assert.doesNotMatch(report, /\n\s+at /, 'no stack trace');
   assert.ok(report.includes(`invalid config ${file} (`), `the report names the file:\n${report}`);
@@ -236,8 +256,8 @@ describe('hostile configs: run', () => {
       assert.deepEqual(await daemon.waitExit(WALL_MS), { code: 78, signal: null });
       const fatal = daemon.lines.find((l) => l.level === 60);
       assert.ok(fatal !== undefined, `a fatal line; got ${daemon.texts().join('\n')}`);
-      assertReport(fatal.msg, path, c);
-      assert.match(fatal.msg, /not starting; fix the config/);
+      assertLoggedReport(fatal, path, c);
+      assert.match(fatal.msg, /not starting: fix the config/);
       assert.equal(daemon.stderr(), '');
       assertBounded(t, usageFile, 'run');
     });
@@ -258,7 +278,7 @@ describe('hostile configs: SIGHUP reload of a running daemon', () => {
         c.make(path);
         daemon.child.kill('SIGHUP');
         const refused = await daemon.waitFor((l) => l.msg.startsWith('reload refused, the running config stays: '), WALL_MS, 'the refusal');
-        assertReport(refused.msg, path, c);
+        assertLoggedReport(refused, path, c);
         const at = daemon.lines.indexOf(refused);
         await daemon.waitFor((l) => l.msg === 'tick' && daemon.lines.indexOf(l) > at, WALL_MS, 'a tick of the old config after the refused reload');
         daemon.child.kill('SIGTERM');

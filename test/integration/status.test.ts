@@ -14,7 +14,7 @@ interface StatusJson {
   configFile: string;
   configSha256: string;
   lastReload: { result: string; reason: string } | null;
-  tasks: { name: string; step: number; doing: string }[];
+  tasks: { name: string; step: number; doing: string; steps: string[] }[];
   stepsDone: number;
   logDir: string | null;
   led: { backend: string; pin: number | null };
@@ -53,7 +53,8 @@ describe('asyncdemo status', () => {
       assert.equal(status.configFile, path);
       assert.equal(status.configSha256, createHash('sha256').update(readFileSync(path)).digest('hex'));
       assert.equal(status.lastReload, null);
-      assert.deepEqual(status.tasks.find((t) => t.name === 'sleeper'), { name: 'sleeper', step: 0, doing: 'sleep 1h' });
+      const sleeper = status.tasks.find((t) => t.name === 'sleeper');
+      assert.deepEqual({ name: sleeper?.name, step: sleeper?.step, doing: sleeper?.doing, steps: sleeper?.steps }, { name: 'sleeper', step: 0, doing: 'sleep 1h', steps: ['sleep 1h'] });
       assert.equal(status.logDir, logDir);
       assert.deepEqual(status.led, { backend: 'simulated', pin: 22 });
       assert.deepEqual(status.settings.find((s) => s.key === 'debug.enabled'), { key: 'debug.enabled', value: true, source: 'environment ASYNCDEMO_DEBUG' });
@@ -62,7 +63,7 @@ describe('asyncdemo status', () => {
       const text = await runCli(['status'], env);
       assert.equal(text.code, 0);
       assert.match(text.stdout, new RegExp(`^asyncdemo: +running \\(pid ${daemon.child.pid}\\), up \\d+s, since `, 'm'));
-      assert.match(text.stdout, /^ {2}sleeper\[0\] sleep 1h$/m);
+      assert.match(text.stdout, /^ {2}sleeper\[0\] sleep 1h \(since \d+\.\d s, 59m \d+s left\)$/m);
 
       writeFileSync(path, `led: {enabled: true, backend: simulated, pin: 22}\ntasks:\n  ticker: {autostart: true, steps: [{sleep: forever}]}\n`);
       daemon.child.kill('SIGHUP');
@@ -75,7 +76,7 @@ describe('asyncdemo status', () => {
       assert.equal((await daemon.waitExit()).code, 0);
       const after = await runCli(['status'], env);
       assert.equal(after.code, 3);
-      assert.match(after.stdout, /^asyncdemo is not running \(no .*status\.json; start it with: sudo systemctl start asyncdemo\)$/m);
+      assert.match(after.stdout, new RegExp(`^asyncdemo is not running: the daemon's last run \\(pid ${daemon.child.pid}, started .*\\) stopped at .* with exit 0$`, 'm'));
     } finally {
       daemon.child.kill('SIGKILL');
     }
@@ -92,6 +93,6 @@ describe('asyncdemo status', () => {
     await daemon.waitExit();
     const after = await runCli(['status'], env);
     assert.equal(after.code, 3);
-    assert.match(after.stdout, new RegExp(`process ${daemon.child.pid}, which wrote .*status\\.json, is gone`));
+    assert.match(after.stdout, new RegExp(`process ${daemon.child.pid}, which wrote .*status\\.json at .*, ended without a clean stop`));
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
+import { Lifecycle } from '../../src/lifecycle.js';
 import { ExitCode } from '../../src/exit-codes.js';
 import { StepLeds, type LedBackend, type LedOutput } from '../../src/led/led.js';
 import { SimulatedLedBackend } from '../../src/led/simulated.js';
@@ -24,8 +25,7 @@ function fakeLogging(events: string[]) {
   let closing: () => Promise<void> = () => Promise.resolve();
   const logging: Logging = {
     logger: sink.logger,
-    consoleStyle: 'json',
-    file: undefined,
+    fileDir: undefined,
     setLevels: () => 'info',
     flushSync: () => void events.push('flushSync'),
     close: () => {
@@ -86,6 +86,7 @@ function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?:
   const simulated = new SimulatedLedBackend();
   const leds = new StepLeds(backend?.(events, time) ?? simulated, { pin: 17, mode: 'toggle', blinkMs: 50 }, () => {}, time);
   let loads = 0;
+  const lifecycle = new Lifecycle();
   const ledBackendOpened = { count: 0, hold: undefined as Promise<void> | undefined };
   const daemon = new Daemon({
     config,
@@ -95,6 +96,7 @@ function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?:
     },
     logging,
     time,
+    lifecycle,
     leds,
     openLedBackend: async () => {
       ledBackendOpened.count++;
@@ -105,7 +107,7 @@ function setup({ yaml = TASKS, backend, onStopping }: { yaml?: string; backend?:
     notifier: recordingNotifier(events, () => onStopping?.(time)),
     crash: (error) => assert.fail(error),
   });
-  return { daemon, time, events, sink, file, simulated, closeWith, loads: () => loads, ledBackendOpened };
+  return { daemon, lifecycle, time, events, sink, file, simulated, closeWith, loads: () => loads, ledBackendOpened };
 }
 
 describe('daemon: the stop and its deadline', () => {
@@ -127,7 +129,7 @@ describe('daemon: the stop and its deadline', () => {
   });
 
   it('covers the LED: a release that never ends makes the stop end at the deadline, exit 1, the LED set off at once, every line flushed', async () => {
-    const { daemon, time, events, sink } = setup({ backend: hangingBackend });
+    const { daemon, lifecycle, time, events, sink } = setup({ backend: hangingBackend });
     daemon.start();
     await time.advance(250);
     void daemon.stop('SIGTERM');
@@ -135,17 +137,17 @@ describe('daemon: the stop and its deadline', () => {
     void daemon.finished.then((c) => (code = c));
     await time.advance(499);
     assert.equal(code, undefined, 'still within the deadline');
-    assert.equal(daemon.stopFinished, false);
+    assert.equal(lifecycle.phase === 'stopped', false);
     await time.advance(1);
     assert.equal(code, ExitCode.failure);
     assert.equal(sink.lines().at(-1), 'stop took longer than 500ms (shutdown.timeoutMs): the LED was still being turned off; exiting with a failure');
     assert.deepEqual(events.slice(-2), ['led 17 released at once', 'flushSync'], 'the LED is let go synchronously, then the lines reach the files');
     assert.ok(!events.includes('log close'));
-    assert.equal(daemon.stopFinished, true);
+    assert.equal(lifecycle.phase === 'stopped', true);
   });
 
   it('covers the log files: a close that never ends makes the stop end at the deadline, exit 1', async () => {
-    const { daemon, time, sink, closeWith } = setup();
+    const { daemon, lifecycle, time, sink, closeWith } = setup();
     closeWith(() => new Promise<void>(() => {}));
     daemon.start();
     await time.advance(10);
@@ -153,7 +155,7 @@ describe('daemon: the stop and its deadline', () => {
     void daemon.stop('SIGTERM').then((c) => (code = c));
     await time.advance(499);
     assert.equal(code, undefined);
-    assert.equal(daemon.stopFinished, true, 'tasks and LED are done; only the log files are left');
+    assert.equal(lifecycle.phase === 'stopped', true, 'tasks and LED are done; only the log files are left');
     await time.advance(1);
     assert.equal(code, ExitCode.failure);
     assert.match(sink.lines().at(-1) ?? '', /^stop took longer than 500ms \(shutdown\.timeoutMs\): the log files were still being written; exiting with a failure$/);
@@ -161,7 +163,7 @@ describe('daemon: the stop and its deadline', () => {
 
   it('one deadline for the whole stop: the LED and the log files share it, they do not get one each', async () => {
     // The LED takes 300 ms of the 500 to turn off, then the log files would take 300 more.
-    const { daemon, time, closeWith } = setup({
+    const { daemon, lifecycle, time, closeWith } = setup({
       backend: (events, t) => ({
         name: 'chardev',
         open: (pin) => ({
@@ -178,7 +180,7 @@ describe('daemon: the stop and its deadline', () => {
     void daemon.stop('SIGTERM').then((c) => (code = c));
     await time.advance(499);
     assert.equal(code, undefined);
-    assert.equal(daemon.stopFinished, true, 'the LED is off after 300 ms');
+    assert.equal(lifecycle.phase === 'stopped', true, 'the LED is off after 300 ms');
     await time.advance(1);
     assert.equal(code, ExitCode.failure, 'the deadline armed at the stop passed while the log files were closing');
   });
@@ -203,7 +205,7 @@ describe('daemon: reloads', () => {
     const third = daemon.reload();
     await time.settle();
     assert.equal(loads(), 1, 'no second reload while the first awaits the LED');
-    assert.equal(daemon.status().state, 'reloading');
+    assert.equal(daemon.snapshot().state, 'reloading');
     held.resolve();
     assert.equal(await first, true);
     assert.equal(await second, true);
@@ -226,7 +228,7 @@ describe('daemon: reloads', () => {
     await time.advance(1000);
     writeFileSync(file, TASKS.replace('{sleep: 1h}', '{sleep: -3}'));
     assert.equal(await daemon.reload(), false);
-    const status = daemon.status();
+    const status = daemon.snapshot();
     assert.equal(status.lastReload?.result, 'refused');
     assert.equal(status.lastReload?.at, time.wallStart + 1000);
     assert.match(status.lastReload?.reason ?? '', /tasks\.sleeper\.steps\[1\]\.sleep: must not be negative; got -3/);
@@ -243,20 +245,21 @@ describe('daemon: status and start', () => {
     writeFileSync(file, TASKS.replace('{sleep: 100ms}', '{sleep: 200ms}'));
     await time.advance(50);
     assert.equal(await daemon.reload(), true);
-    assert.deepEqual(daemon.status(), {
+    assert.deepEqual(daemon.snapshot(), {
       state: 'running',
       configFile: file,
       configLoadedAt: time.wallStart + 300,
       tasks: [
-        // Restarted by the reload, on the next turn: at its first step.
-        { name: 'ticker', step: 0, doing: 'log "tick"' },
-        { name: 'sleeper', step: 1, doing: 'sleep 1h' },
+        // Restarted by the reload, on the next turn: not started yet.
+        { name: 'ticker', step: 0, doing: 'log "tick"', since: null, wakeAt: null, steps: ['log "tick"', 'sleep 200ms'] },
+        { name: 'sleeper', step: 1, doing: 'sleep 1h', since: 0, wakeAt: 3_600_000, steps: ['log "asleep"', 'sleep 1h'] },
       ],
+      moreTasks: 0,
       stepsDone: 8,
-      lastReload: { at: time.wallStart + 300, result: 'applied', reason: 'kept sleeper; restarted ticker; cancelled none; started none' },
+      lastReload: { at: time.wallStart + 300, began: 300, result: 'applied', reason: 'kept sleeper; restarted ticker; cancelled none; started none' },
     });
     void daemon.stop('SIGTERM');
-    assert.equal(daemon.status().state, 'stopping');
+    assert.equal(daemon.snapshot().state, 'stopping');
     // The restarted ticker starts on the next turn, and the stop waits for it to end.
     await time.settle();
     await daemon.finished;

@@ -3,17 +3,19 @@ import { describe, it } from 'node:test';
 import type { Config } from '../../src/config/load.js';
 import { ExitCode } from '../../src/exit-codes.js';
 import { createProcessHandlers, HALT_TIMEOUT_MS, SIGNAL_LINES_PER_WINDOW, SIGNAL_WINDOW_MS, type HandlerDeps } from '../../src/process-handlers.js';
-import type { StatusSnapshot } from '../../src/status.js';
+import { Lifecycle } from '../../src/lifecycle.js';
+import type { DaemonSnapshot } from '../../src/status.js';
 import { deferred, FakeTime } from '../helpers/fake-time.js';
 import { createSinkLogger } from '../helpers/log-sink.js';
 
-const STATUS: StatusSnapshot = {
+const STATUS: DaemonSnapshot = {
   state: 'running',
   configFile: '/etc/asyncdemo/config.yaml',
   configLoadedAt: Date.UTC(2026, 10, 26, 9, 0, 0),
-  tasks: [{ name: 'operation', step: 4, doing: 'sleep 3s' }],
+  tasks: [{ name: 'operation', step: 4, doing: 'sleep 3s', since: 0, wakeAt: 3000, steps: [] }],
+  moreTasks: 0,
   stepsDone: 42,
-  lastReload: undefined,
+  lastReload: null,
 };
 
 function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: boolean; halt?: () => Promise<void> } = {}) {
@@ -21,7 +23,8 @@ function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: bool
   const sink = createSinkLogger('debug');
   const calls: string[] = [];
   const exited = deferred<number>();
-  let stopFinished = false;
+  const lifecycle = new Lifecycle();
+  lifecycle.running();
   const daemon: HandlerDeps['daemon'] = {
     stop: (reason) => {
       calls.push(`stop ${reason}`);
@@ -35,14 +38,12 @@ function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: bool
       calls.push(`halt ${reason}`);
       return halt();
     },
-    status: () => STATUS,
-    get stopFinished() {
-      return stopFinished;
-    },
+    snapshot: () => STATUS,
     config: { settings: { debug: { enabled: debug } } } as unknown as Config,
   };
   const handlers = createProcessHandlers({
     daemon,
+    lifecycle,
     logging: {
       logger: sink.logger,
       flushSync: () => void calls.push('flushSync'),
@@ -58,7 +59,11 @@ function setup({ debug = false, halt = () => Promise.resolve() }: { debug?: bool
       exited.resolve(code);
     },
   });
-  return { handlers, time, sink, calls, exited: exited.promise, finishStop: () => (stopFinished = true) };
+  const finishStop = (): void => {
+    lifecycle.stopping();
+    lifecycle.stopped();
+  };
+  return { handlers, time, sink, calls, exited: exited.promise, finishStop, lifecycle };
 }
 
 describe('process handlers: crashes', () => {

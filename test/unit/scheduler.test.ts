@@ -44,7 +44,7 @@ describe('scheduler', () => {
       '1000 operationsub[3] operationsub11',
       '3200 operation[6] operation3',
     ]);
-    assert.deepEqual(scheduler.running(), []);
+    assert.deepEqual(scheduler.running(), { tasks: [], more: 0 });
   });
 
   it('cancels a sleeping task at once: its next line never comes', async () => {
@@ -99,7 +99,7 @@ b: {autostart: true, repeat: 3, steps: [{sleep: 0.1}, {log: b tick}]}`);
     assert.deepEqual(stops, []);
     await time.advance(1);
     assert.deepEqual(stops, ['a[1]']);
-    assert.deepEqual(scheduler.running(), []);
+    assert.deepEqual(scheduler.running(), { tasks: [], more: 0 });
   });
 
   it('cancelAll cancels every task and waits until each has logged it', async () => {
@@ -113,9 +113,9 @@ b: {autostart: true, steps: [{sleep: 100}]}`);
       sink.records.filter((r) => r.msg.startsWith('cancelled')).map((r) => `${r.task}[${r.step}] ${r.msg}`).sort(),
       ['a[0] cancelled: stopping (SIGTERM)', 'b[0] cancelled: stopping (SIGTERM)'],
     );
-    assert.deepEqual(scheduler.running(), []);
+    assert.deepEqual(scheduler.running(), { tasks: [], more: 0 });
     scheduler.spawn('a', 'test');
-    assert.deepEqual(scheduler.running(), [], 'nothing starts after cancelAll');
+    assert.deepEqual(scheduler.running(), { tasks: [], more: 0 }, 'nothing starts after cancelAll');
   });
 
   it('applies a reload: keeps unchanged tasks, restarts changed ones, cancels removed ones, starts new autostart ones', async () => {
@@ -140,6 +140,6 @@ fresh: {autostart: true, repeat: forever, steps: [{sleep: 1}, {log: fresh}]}`),
     assert.equal(at('remove'), 1);
     assert.ok(sink.records.some((r) => r.task === 'remove' && r.msg === 'cancelled: removed from the config by a reload'));
     assert.ok(sink.records.some((r) => r.task === 'change' && r.msg === 'cancelled: its definition changed; a reload starts it again'));
-    assert.deepEqual(scheduler.running().map((r) => r.name).sort(), ['change', 'fresh', 'keep']);
+    assert.deepEqual(scheduler.running().tasks.map((r) => r.name).sort(), ['change', 'fresh', 'keep']);
   });
 });
