@@ -50,6 +50,7 @@ export class Daemon {
   /** The reloads under way (one at a time), and whether another was asked for meanwhile. */
   #reloading: Promise<boolean> | undefined;
   #reloadAgain = false;
+  #reloadAfterStart = false;
   #stopWatch: (() => void) | undefined;
   #watchdog: unknown;
   #keepAlive: unknown;
@@ -97,6 +98,10 @@ export class Daemon {
     this.#deps.lifecycle.running();
     this.#deps.notifier.ready(this.#systemdStatus());
     this.#publish();
+    if (this.#reloadAfterStart) {
+      logger.info('SIGHUP came while starting: reloading now that the daemon is ready');
+      this.reload().catch((error: unknown) => logger.error({ err: error }, `reload failed: ${error instanceof Error ? error.message : String(error)}`));
+    }
   }
 
   /**
@@ -106,9 +111,15 @@ export class Daemon {
    * Reloads never overlap: one asked for while another runs (a second SIGHUP
    * while the LED is reopened) is remembered, and once the running one is
    * done, one more runs, however many were asked for meanwhile. Resolves
-   * with whether the last of them applied a config.
+   * with whether the last of them applied a config. One asked for before the
+   * daemon is ready runs once it is.
    */
   reload(): Promise<boolean> {
+    if (this.#deps.lifecycle.phase === 'starting') {
+      // Asked for before READY (a SIGHUP while starting): done once the daemon is ready.
+      this.#reloadAfterStart = true;
+      return Promise.resolve(false);
+    }
     if (this.#reloading !== undefined) {
       this.#reloadAgain = true;
       return this.#reloading;

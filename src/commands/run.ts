@@ -16,13 +16,14 @@ import { Lifecycle } from '../lifecycle.js';
 import { createLogging, type Logging } from '../log/logger.js';
 import { createProcessHandlers } from '../process-handlers.js';
 import { listenToProcess } from '../signals.js';
+import { nextTurn } from '../sleep.js';
 import { createStatusPublisher, ownIdentity, type SettingStatus, type StatusPublisher } from '../status.js';
 import type { Notifier } from '../systemd/notifier.js';
 import { childEnv, createSdNotifier, type SdNotifierOptions } from '../systemd/sd-notify.js';
 import { oneLine } from '../text.js';
 import type { Time } from '../time.js';
 import { CONFIG_OPTION, stringValue, type Command, type Context, type Env } from './command.js';
-import { isTerminal } from './output.js';
+import { complain, isTerminal } from './output.js';
 import { findDaemon } from './status.js';
 import { ownStatusDir, runConfig } from './where.js';
 
@@ -41,29 +42,74 @@ export const run: Command = {
     [78, 'the config is invalid (EX_CONFIG)'],
   ],
   async run(invocation, context) {
-    const { env, time, app } = context;
-    const { file } = runConfig(stringValue(invocation, 'config'), env, app);
-    const startup: Startup = {
-      file,
-      env,
-      time,
-      stdoutIsTTY: isTerminal(1),
-      notifierOptions: { env, pid: process.pid, monotonicUsec: () => BigInt(Math.round(time.monotonicMs() * 1000)), fix: app.bindingFix },
-    };
-    let config: Config;
+    // Until the daemon's own listeners take over (signals.ts), a failure of the start is a fatal line, never a silent exit.
+    const guard = guardStart(context);
     try {
-      config = loadConfig({ file, env });
+      return await start(invocation, context, guard);
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      return refuseConfig(startup, error);
+      return guard.fatal(error);
+    } finally {
+      guard.release();
     }
-    const clash = ledClash(env, config);
-    if (clash !== undefined) return refuseBeside(startup, config, clash);
-    const opened = await openOutsideWorld(startup, config);
-    if (typeof opened === 'number') return opened;
-    return runDaemon(startup, config, opened, context);
   },
 };
+
+/** The start's own net for the unexpected: an error thrown or a promise rejected before the daemon listens to the process. */
+interface StartGuard {
+  /** The logging, once there is one: the fatal line goes through it. */
+  logging: Logging | undefined;
+  /** Logs the error as fatal and exits 1. */
+  fatal(error: unknown): never;
+  /** Stops listening: the daemon's listeners take over. */
+  release(): void;
+}
+
+function guardStart(context: Context): StartGuard {
+  const guard: StartGuard = {
+    logging: undefined,
+    fatal(error) {
+      // One line: where it was thrown, for the bug report; the log files have the whole stack.
+      const where = error instanceof Error ? /\n\s+(at .*)/.exec(error.stack ?? '')?.[1] : undefined;
+      const text = `asyncdemo could not start: ${error instanceof Error ? error.message : String(error)}${where === undefined ? '' : ` (${where})`}; exiting`;
+      if (guard.logging === undefined) complain(oneLine(text), context.env);
+      else guard.logging.logger.fatal({ err: error }, oneLine(text));
+      guard.logging?.flushSync();
+      return context.exit(ExitCode.failure);
+    },
+    release() {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    },
+  };
+  const onError = (error: unknown): void => void guard.fatal(error);
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  return guard;
+}
+
+async function start(invocation: Parameters<Command['run']>[0], context: Context, guard: StartGuard): Promise<number> {
+  const { env, time, app } = context;
+  const { file } = runConfig(stringValue(invocation, 'config'), env, app);
+  const startup: Startup = {
+    file,
+    env,
+    time,
+    stdoutIsTTY: isTerminal(1),
+    notifierOptions: { env, pid: process.pid, monotonicUsec: () => BigInt(Math.round(time.monotonicMs() * 1000)), fix: app.bindingFix },
+  };
+  let config: Config;
+  try {
+    config = loadConfig({ file, env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return refuseConfig(startup, error);
+  }
+  const clash = ledClash(env, config);
+  if (clash !== undefined) return refuseBeside(startup, config, clash);
+  const opened = await openOutsideWorld(startup, config, guard);
+  if (typeof opened === 'number') return opened;
+  return runDaemon(startup, config, opened, context, guard);
+}
 
 /** What `run` starts from: the config file, the environment and the time every part shares. */
 interface Startup {
@@ -131,8 +177,9 @@ interface OutsideWorld {
 }
 
 /** Opens what the daemon talks to, or returns the exit code of the first that cannot be opened (after logging why). */
-async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Startup, config: Config): Promise<OutsideWorld | number> {
+async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Startup, config: Config, guard: StartGuard): Promise<OutsideWorld | number> {
   const logging = await createLogging({ settings: config.settings.log, env, stdoutIsTTY, time });
+  guard.logging = logging;
   const { logger } = logging;
   let notifier: Notifier;
   try {
@@ -168,7 +215,7 @@ async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Sta
  * (held since the entry script's first line) are answered now: a stop signal
  * stops it before any task starts; a SIGHUP reloads once it is ready.
  */
-async function runDaemon({ file, env, time }: Startup, config: Config, { logging, notifier, openLedBackend, ledBackend }: OutsideWorld, context: Context): Promise<number> {
+async function runDaemon({ file, env, time }: Startup, config: Config, { logging, notifier, openLedBackend, ledBackend }: OutsideWorld, context: Context, guard: StartGuard): Promise<number> {
   const { logger } = logging;
   const lifecycle = new Lifecycle();
   const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`), time);
@@ -199,21 +246,22 @@ async function runDaemon({ file, env, time }: Startup, config: Config, { logging
   process.removeAllListeners('warning');
   const handlers = createProcessHandlers({ daemon, lifecycle, logging, leds, time, exit });
   listenToProcess(process, handlers, lifecycle);
-  const held = context.early.take();
-  context.early.release();
-  const stopSignal = held.find((signal) => signal === 'SIGTERM' || signal === 'SIGINT');
-  if (stopSignal !== undefined) {
-    void daemon.stop(`${stopSignal} before it was ready`);
-  } else {
-    daemon.start();
-    for (const signal of new Set(held)) {
-      if (signal === 'SIGHUP') {
-        logger.info('SIGHUP came while starting: reloading now that the daemon is ready');
-        handlers.reload();
-      } else if (signal === 'SIGUSR1') handlers.status();
-      else handlers.ignored(signal);
-    }
+  guard.release();
+  // Signals that came while starting, held since the entry script's first line, are answered now;
+  // then two immediates, so that a poll phase of the event loop (where a signal that came during
+  // a blocking call waits) has passed and any still on their way reach the listeners above too.
+  // (One immediate set from an I/O callback runs in the same turn, before the next poll.)
+  for (const signal of context.early.take()) {
+    if (signal === 'SIGTERM' || signal === 'SIGINT') handlers.stop(signal);
+    else if (signal === 'SIGHUP') handlers.reload();
+    else if (signal === 'SIGUSR1') handlers.status();
+    else handlers.ignored(signal);
   }
+  context.early.release();
+  await nextTurn(time);
+  await nextTurn(time);
+  // A stop asked for while starting: no task starts.
+  if (!lifecycle.ending) daemon.start();
   // The stop finishes the log files itself, within its deadline.
   const code = await daemon.finished;
   status?.finish(code);

@@ -52,6 +52,8 @@ export class StepLeds {
   readonly #pins = new Map<number, PinState | undefined>();
   /** Pins whose release is under way (close), for closeNow. */
   readonly #closing = new Set<PinState>();
+  /** Those releases, which every close waits for. */
+  readonly #releasing = new Set<Promise<void>>();
 
   /**
    * @param backend undefined when the LED is disabled: every task LED then does nothing.
@@ -121,16 +123,23 @@ export class StepLeds {
     this.#settings = settings;
   }
 
-  /** Turns every pin off and releases it. Safe to call more than once. */
+  /**
+   * Turns every pin off and releases it, and waits until every release begun
+   * before (an earlier reload's, of pins no longer used) has ended too: no
+   * helper process outlives the daemon. Safe to call more than once.
+   */
   async close(): Promise<void> {
     const pins = [...this.#pins.values()].filter((p) => p !== undefined);
     this.#pins.clear();
-    for (const pin of pins) this.#closing.add(pin);
-    try {
-      await Promise.all(pins.map((p) => p.release()));
-    } finally {
-      for (const pin of pins) this.#closing.delete(pin);
+    for (const pin of pins) {
+      this.#closing.add(pin);
+      const release = pin.release().finally(() => {
+        this.#closing.delete(pin);
+        this.#releasing.delete(release);
+      });
+      this.#releasing.add(release);
     }
+    await Promise.all(this.#releasing);
   }
 
   /**

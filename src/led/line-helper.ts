@@ -30,7 +30,7 @@
  * it to each '0' or '1' read from stdin.
  */
 export const LINE_HELPER = String.raw`
-import errno, fcntl, json, os, re, signal, struct, sys
+import errno, fcntl, json, os, re, signal, stat, struct, sys
 
 # <linux/gpio.h>, uAPI v2. Offsets are those of the C structures, which have
 # no implicit padding and the same layout on 32- and 64-bit kernels.
@@ -60,8 +60,16 @@ def fail(code, error):
     sys.stderr.write("%s: %s\n" % (name, error.strerror if isinstance(error, OSError) else error))
     sys.exit(code)
 
+def open_chip(path):
+    # Not through a link, not waiting on a FIFO planted there, and only a character device.
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISCHR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.ENODEV, "not a character device")
+    return fd
+
 def chip_info(path):
-    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    fd = open_chip(path)
     try:
         info = bytearray(CHIPINFO.size)
         fcntl.ioctl(fd, GET_CHIPINFO, info, True)
@@ -82,7 +90,7 @@ def detect(devdir):
         sys.stdout.write(json.dumps(found) + "\n")
 
 def request(device, offset, active_low, consumer):
-    chip = os.open(device, os.O_RDWR | os.O_CLOEXEC)
+    chip = open_chip(device)
     try:
         req = bytearray(REQUEST_SIZE)
         struct.pack_into("=I", req, 0, offset)                                         # offsets[0]

@@ -1,12 +1,12 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pinoRoll from 'pino-roll';
 import type { Settings } from '../config/schema.js';
 import { FixableError } from '../errors.js';
 import { describeError, LogFileWriter } from './file-writer.js';
 import type { Time } from '../time.js';
 import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, writableByOthers, type Claim, type Report } from './log-dir.js';
 import { startFileName, type RollingStream } from './pino-roll-internals.js';
+import { pinoRoll } from './pino-roll.js';
 import { cutTornTail } from './torn-tail.js';
 
 export type FileSettings = Settings['log']['file'];

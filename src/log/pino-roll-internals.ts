@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { startNumber } from './log-numbers.js';
 import { basename, dirname, join } from 'node:path';
 import type { PinoRollStream } from 'pino-roll';
 
@@ -14,8 +14,9 @@ import type { PinoRollStream } from 'pino-roll';
  * makes pino-roll do it at once, between two 4 KiB batches:
  *
  * - Without `frequency` and `dateFormat`, files are `<base>.<n>.log`; at start
- *   pino-roll appends to the highest trailing number of any `*<n>.log` entry in
- *   the directory (1 when there is none); each roll adds one to it.
+ *   pino-roll appends to the number its `detectLastNumber` (in lib/utils.js)
+ *   gives, which asyncdemo replaces with its own (pino-roll.ts); each roll adds
+ *   one to it.
  * - pino-roll counts the bytes of sonic-boom's 'write' events; when they reach
  *   `size` it names the next file and waits for sonic-boom's 'drain' to roll.
  *   A 'write' event of {@link ROLL_NOW_BYTES} therefore asks for a roll.
@@ -64,15 +65,7 @@ export function nextFileName(file: string): string {
   return join(dirname(file), `${match[1]}${Number(match[2]) + 1}.log`);
 }
 
-/**
- * The file pino-roll appends to at start: `<base>.<n>.log` with the highest
- * trailing number of any `*<n>.log` entry in `dir` (its `detectLastNumber`).
- */
+/** The file pino-roll appends to at start, by asyncdemo's numbering (log-numbers.ts; pino-roll.ts gives pino-roll the same rule). */
 export function startFileName(dir: string, base: string): string {
-  let last = 1;
-  for (const entry of readdirSync(dir)) {
-    const match = /(\d+)\.log$/.exec(entry);
-    if (match?.[1] !== undefined) last = Math.max(last, Number(match[1]));
-  }
-  return join(dir, `${base}.${last}.log`);
+  return join(dir, `${base}.${startNumber(dir, base)}.log`);
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { SdNotifyMissingError } from '../errors.js';
+import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { silentNotifier, type Notifier } from './notifier.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -107,5 +108,6 @@ export function watchdogInterval(env: Env, pid: number): number | undefined {
   if (!Number.isFinite(usec) || usec <= 0) return undefined;
   const forPid = env['WATCHDOG_PID'];
   if (forPid !== undefined && forPid !== '' && Number(forPid) !== pid) return undefined;
-  return Math.max(1, Math.floor(usec / 2000));
+  // From the environment, so capped like a value from the config: past Node's longest timer it would fire every millisecond.
+  return Math.min(Math.max(1, Math.floor(usec / 2000)), MAX_TIMER_DELAY_MS);
 }

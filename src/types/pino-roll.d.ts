@@ -32,3 +32,11 @@ declare module 'pino-roll' {
   export type { PinoRollStream };
   export default function pinoRoll(options: PinoRollOptions): Promise<PinoRollStream>;
 }
+
+// pino-roll's internal helpers, of which asyncdemo replaces one (src/log/pino-roll-numbering.ts).
+declare module 'pino-roll/lib/utils.js' {
+  const utils: {
+    detectLastNumber: (file: string | (() => string), time?: number | null, extension?: string) => Promise<number>;
+  };
+  export default utils;
+}

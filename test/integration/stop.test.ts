@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Line } from '../helpers/daemon.js';
@@ -27,12 +27,12 @@ tasks:
     steps: [{log: lit, led: none}, {sleep: 1h}]
 `;
 
-function env(dir: string): Record<string, string> {
+function env(dir: string, stallMs = STALL_MS): Record<string, string> {
   return {
     PATH: `${FAKE_CDEV_BIN}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
     FAKE_GPIO_LOG: join(dir, 'gpio-cdev.log'),
     FAKE_GPIO_CHIPS: 'gpiochip0=pinctrl-bcm2711=58',
-    FAKE_GPIO_STALL_MS: String(STALL_MS),
+    FAKE_GPIO_STALL_MS: String(stallMs),
     ASYNCDEMO_LOG_DIR: join(dir, 'logs'),
   };
 }
@@ -107,5 +107,36 @@ describe('the stop, end to end', { skip }, () => {
     const inFiles = fileLines(join(run.dir, 'logs')).map((l) => `${l.time} ${l.msg}`);
     assert.deepEqual(inFiles, run.daemon.lines.map((l) => `${l.time} ${l.msg}`), 'every line, the forced-exit line included, in the files');
     assert.deepEqual(await lineEndsWith(run.dir, 'release'), ['request 0', 'set 1', 'set 0', 'release'], 'driven off, then released, by the helper after the exit');
+  });
+});
+
+describe('stops that a signal or a reload meets', { skip }, () => {
+  it('a stop begun by a stop step treats the first SIGTERM as the second stop signal: exit 1 at once, saying so', async () => {
+    const config = `${CONFIG(5000)}  stopper:\n    autostart: true\n    steps: [{sleep: 0.2, led: none}, {stop: true, led: none}]\n`;
+    const run = startWithFakeGpio([], config, env, ['gpiochip0']);
+    after(() => run.daemon.child.kill('SIGKILL'));
+    // The stop waits for the LED, which the fake kernel stalls: the signal lands in it.
+    await run.daemon.waitFor((l) => l.msg.startsWith('stopping (requested by stopper[1])'), 10_000, 'the stop step\'s stop');
+    run.daemon.child.kill('SIGTERM');
+    const { code } = await run.finish(10_000);
+    assert.equal(code, 1, run.daemon.texts().join('\n'));
+    assert.equal(run.daemon.lines.at(-1)?.msg, 'SIGTERM while already stopping: exiting now, without finishing the stop');
+  });
+
+  it('a stop right after a reload that moved the LED waits for the old pin to be driven off and released: no helper outlives the daemon', async () => {
+    // Each value takes 0.5 s: long enough for the stop to land in the old pin's release, short of the 1 s after which a helper is killed.
+    const run = startWithFakeGpio([], CONFIG(5000), (dir) => env(dir, 500), ['gpiochip0']);
+    after(() => run.daemon.child.kill('SIGKILL'));
+    await run.daemon.waitFor((l) => l.msg === 'lit');
+    await lineEndsWith(run.dir, 'set 1');
+    writeFileSync(run.configFile, CONFIG(5000).replace('pin: 17', 'pin: 22'));
+    run.daemon.child.kill('SIGHUP');
+    // The reload opens the new backend, then lets the old pin go (stalled by the fake kernel): the stop comes in that.
+    await waitFor(() => (run.daemon.lines.filter((l) => l.msg.startsWith('LED: ')).length >= 2 ? true : undefined), 10_000, 'the reload reopening the LED');
+    run.daemon.child.kill('SIGTERM');
+    const { code } = await run.finish(20_000);
+    assert.equal(code, 0, run.daemon.texts().join('\n'));
+    // Read at the exit: the old line's whole history is there already, released.
+    assert.deepEqual(lineHistory(run.dir), ['request 0', 'set 1', 'set 0', 'release'], 'BCM 17 off and released before the daemon exited');
   });
 });

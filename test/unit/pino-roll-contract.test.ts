@@ -6,8 +6,8 @@ import { lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, renameSy
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import pinoRoll from 'pino-roll';
 import { forgetFailedReopen, nextFileName, requestRoll, rollPending, rollPendingNow, startFileName, type RollingStream } from '../../src/log/pino-roll-internals.js';
+import { pinoRoll } from '../../src/log/pino-roll.js';
 import { ROOT, tempDir } from '../helpers/daemon.js';
 
 const require = createRequire(import.meta.url);
@@ -33,7 +33,7 @@ describe('pino-roll and sonic-boom as asyncdemo uses them', () => {
     assert.equal(require.resolve('sonic-boom', { paths: [join(ROOT, 'node_modules', 'pino-roll')] }), require.resolve('sonic-boom', { paths: [ROOT] }), 'pino-roll uses the pinned sonic-boom');
   });
 
-  it('start: appends to the highest trailing number of any *<n>.log entry, as startFileName says', async () => {
+  it("start: appends to the newest asyncdemo.<n>.log, as startFileName says: pino-roll takes asyncdemo's numbering (it reads detectLastNumber from its utils when it loads)", async () => {
     const empty = tempDir();
     const first = await open(empty);
     assert.equal(first.file, join(empty, 'asyncdemo.1.log'));
@@ -41,10 +41,11 @@ describe('pino-roll and sonic-boom as asyncdemo uses them', () => {
     await close(first);
 
     const dir = tempDir();
-    for (const name of ['asyncdemo.3.log', 'asyncdemo.2026-11-24.4.log', 'other.9.log', 'asyncdemo.12.txt']) writeFileSync(join(dir, name), '');
+    // pino-roll's own rule would take 9007199254740993 (the trailing digits of any *.log), then roll to the same name for ever.
+    for (const name of ['asyncdemo.3.log', 'asyncdemo.2026-11-24.4.log', 'other.9.log', 'asyncdemo.12.txt', 'dump.9007199254740993.log', 'dump.1000000000000000000000.log']) writeFileSync(join(dir, name), '');
     symlinkSync('asyncdemo.3.log', join(dir, 'current.log'));
     const expected = startFileName(dir, 'asyncdemo');
-    assert.equal(expected, join(dir, 'asyncdemo.9.log'));
+    assert.equal(expected, join(dir, 'asyncdemo.3.log'));
     const stream = await open(dir);
     assert.equal(stream.file, expected);
     await close(stream);

@@ -65,6 +65,13 @@ describe('sd_notify', () => {
     assert.equal(watchdogInterval({ WATCHDOG_USEC: 'soon' }, 42), undefined);
   });
 
+  it("a WatchdogSec= of 50 days or more is capped at Node's longest timer, not turned into a ping every millisecond", () => {
+    const fiftyDays = String(50 * 86_400 * 1_000_000);
+    const interval = watchdogInterval({ WATCHDOG_USEC: fiftyDays }, 42) ?? 0;
+    assert.equal(interval, 2 ** 31 - 1);
+    assert.equal(watchdogInterval({ WATCHDOG_USEC: String(Number.MAX_SAFE_INTEGER) }, 42), 2 ** 31 - 1);
+  });
+
   it('keeps the sd_notify variables out of child processes', () => {
     assert.deepEqual(childEnv({ PATH: '/bin', NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '1', WATCHDOG_PID: '2', HOME: undefined }), { PATH: '/bin' });
   });
