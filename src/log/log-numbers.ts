@@ -20,9 +20,9 @@ export function logNumber(name: string, base: string): number | undefined {
 
 /**
  * The number a start appends to: that of the newest file of ours, or the next
- * one when that name is taken by something that is no regular file (a
- * directory, a link): the start then begins a file of its own rather than
- * fail to open that. 1 in a directory without any.
+ * one when that name is taken by a directory, which cannot be moved out of
+ * the way (a link, a FIFO or a device planted there is removed when the file
+ * is claimed: log-dir.ts). 1 in a directory without any.
  */
 export function startNumber(dir: string, base: string): number {
   let last = 0;
@@ -32,7 +32,7 @@ export function startNumber(dir: string, base: string): number {
   }
   if (last === 0) return 1;
   try {
-    return lstatSync(join(dir, `${base}.${last}.log`)).isFile() || last >= MAX_LOG_NUMBER ? last : last + 1;
+    return lstatSync(join(dir, `${base}.${last}.log`)).isDirectory() && last < MAX_LOG_NUMBER ? last + 1 : last;
   } catch {
     return last;
   }

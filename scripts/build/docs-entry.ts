@@ -1,0 +1,3 @@
+// What scripts/build/docs.mjs bundles: the table and the writers of the man pages and completion.
+export { COMMANDS } from '../../src/commands/index.js';
+export { bashCompletion, configManPage, manPage } from '../../src/commands/docs.js';
