@@ -104,6 +104,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
 
   it('4. a broken config makes systemctl reload fail with the reason, and the old config keeps running', () => {
     const pid = show('MainPID');
+    const inForce = sandbox.ok(['cat', CONFIG]);
     sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{sleep: -3}'));
     const reload = sandbox.run(['systemctl', 'reload', 'asyncdemo']);
     assert.notEqual(reload.code, 0, 'systemctl reload fails');
@@ -114,7 +115,30 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     assert.equal(show('MainPID'), pid);
     const before = journal().length;
     waitForSync(() => (journal().slice(before).some((l) => l.endsWith('steady tick')) ? true : undefined), 5000, 'steady ticking on');
+    // The daemon itself refused it, so asyncdemo status says so, and that the file on disk is not what runs.
+    const status = sandbox.ok(['asyncdemo', 'status']);
+    assert.match(status, /^last reload: +refused at \S+: invalid config \/etc\/asyncdemo\/config\.yaml \(1 problem\): \/etc\/asyncdemo\/config\.yaml:\d+: tasks\.timed\.steps\[1\]\.sleep: must not be negative; got -3$/m);
+    assert.match(status, /^ +edited at \S+, not applied: sudo systemctl reload asyncdemo \(or: sudo asyncdemo edit\)$/m);
+    // asyncdemo reload asks the same, and says why on its terminal.
+    const ours = sandbox.run(['asyncdemo', 'reload']);
+    assert.equal(ours.code, 78, ours.stdout + ours.stderr);
+    assert.match(ours.stderr, /^asyncdemo: reload refused, the running config stays: .*tasks\.timed\.steps\[1\]\.sleep: must not be negative; got -3\n$/);
+    // One line per problem in the journal, at err, without a second "asyncdemo:" after the identifier.
+    assert.ok(!messages().some((l) => /^asyncdemo\[\d+\]: asyncdemo: /.test(l)), 'no doubled prefix');
+    sandbox.write(CONFIG, inForce);
+    assert.doesNotMatch(sandbox.ok(['asyncdemo', 'status']), /not applied/, 'the file on disk is the config in force again');
+  });
+
+  it('4b. check-config with no file checks the service\'s config; a typo is one problem; the reload line has no JSON tail', () => {
+    sandbox.write(CONFIG, TEST_CONFIG.replace('{sleep: 2s}', '{slep: 2s}'));
+    const check = sandbox.run(['asyncdemo', 'check-config']);
+    assert.equal(check.code, 78);
+    assert.equal(check.stderr, 'asyncdemo: invalid config /etc/asyncdemo/config.yaml (1 problem):\n  /etc/asyncdemo/config.yaml:10: tasks.timed.steps[1].slep: unknown key; did you mean sleep?\n');
     sandbox.write(CONFIG, TEST_CONFIG);
+    assert.match(sandbox.ok(['asyncdemo', 'check-config']), /^\/etc\/asyncdemo\/config\.yaml: OK \(3 tasks/);
+    sandbox.ok(['systemctl', 'reload', 'asyncdemo']);
+    const reloaded = waitForSync(() => messages().filter((l) => l.includes(': reloaded ')).at(-1), 10_000, 'the reload line');
+    assert.match(reloaded, /: reloaded \/etc\/asyncdemo\/config\.yaml: kept steady; restarted timed; cancelled none; started none$/, 'a sentence, with no fields after it');
   });
 
   it('5. systemctl stop ends it cleanly: cancellation lines, exit 0, no SIGKILL', () => {
