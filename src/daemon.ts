@@ -13,7 +13,7 @@ import type { Notifier } from './systemd/notifier.js';
 import { count, listNames, oneLine } from './text.js';
 import { startDeadline, TIMED_OUT, type Time } from './time.js';
 
-export interface DaemonDeps {
+interface DaemonDeps {
   readonly config: Config;
   /** Reads the config file again (SIGHUP). Throws {@link ConfigError} when it is invalid. */
   readonly reloadConfig: () => Config;

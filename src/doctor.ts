@@ -1,17 +1,19 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { groupMembers, groupName, uidOf, userName } from './accounts.js';
 import { childProcess } from './lazy-builtins.js';
+import { othersMayWrite } from './safe-files.js';
 import type { CodeCacheState } from './code-cache.js';
 import type { Config } from './config/load.js';
 import { ConfigError, GpioUnavailableError } from './errors.js';
 import { listGpioDevices, pythonVersion } from './led/chardev.js';
 import { findHeaderChip, readGpioChips, SYSFS_GPIO, sysfsNumber } from './led/chips.js';
 import { GPIO_GROUP_FIX } from './led/permissions.js';
-import { loadOnoff, type OnoffGpioClass } from './led/sysfs.js';
+import { loadOnoff, ONOFF_FIX, type OnoffGpioClass } from './led/sysfs.js';
 import type { LedChoice } from './led/select.js';
 
 /** One line of the report. */
-export interface Check {
+interface Check {
   readonly ok: boolean;
   /** A failed required check makes `doctor` exit non-zero; the others are warnings. */
   readonly required: boolean;
@@ -119,7 +121,7 @@ function logDirCheck(file: Config['settings']['log']['file']): Check {
   // Anyone who can write there can plant a link where the next log file goes, or delete the logs.
   // (A directory the daemon creates gets 755 under the usual umask, whatever its parent's mode.)
   const mode = statSync(existing).mode & 0o7777;
-  if (existing === dir && (mode & 0o002) !== 0) {
+  if (existing === dir && othersMayWrite(mode)) {
     return {
       ok: false,
       required: false,
@@ -168,10 +170,10 @@ function serviceLogDirCheck(file: Config['settings']['log']['file'], service: No
   const mode = stats.mode & 0o7777;
   const what = `the service's log directory ${dir} (${names.user}:${names.group}, mode ${mode.toString(8)})`;
   const serviceUid = (probes.uidOf ?? uidOf)(service.user);
-  if (serviceUid !== undefined && stats.uid !== serviceUid && (mode & 0o002) === 0) {
+  if (serviceUid !== undefined && stats.uid !== serviceUid && !othersMayWrite(mode)) {
     return { ok: false, required: false, text: `${what} is not the service user ${service.user}'s: the service cannot write its log files there`, fix: 'sudo systemctl restart asyncdemo (its ExecStartPre= gives the directory back to the service user)' };
   }
-  if ((mode & 0o002) !== 0) return { ok: false, required: false, text: `${what} can be written by every user: anyone can plant links or delete log files there`, fix: `sudo chmod o-w ${dir}` };
+  if (othersMayWrite(mode)) return { ok: false, required: false, text: `${what} can be written by every user: anyone can plant links or delete log files there`, fix: `sudo chmod o-w ${dir}` };
   try {
     accessSync(dir, constants.R_OK | constants.X_OK);
   } catch {
@@ -254,7 +256,7 @@ function sysfsChecks(probes: DoctorProbes, led: LedSettings | undefined): Check[
   checks.push(
     onoff !== undefined
       ? { ok: true, required: false, text: 'onoff (sysfs GPIO) is installed' }
-      : { ok: false, required: false, text: 'onoff (sysfs GPIO) is not installed: its native part did not build', fix: 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory' },
+      : { ok: false, required: false, text: 'onoff (sysfs GPIO) is not installed: its native part did not build', fix: ONOFF_FIX },
   );
   return checks;
 }
@@ -277,11 +279,11 @@ function chardevChecks(probes: DoctorProbes): Check[] {
 /** Whether the service user (or, for a checkout, this user) may use GPIO through the gpio group. */
 function gpioGroupCheck(probes: DoctorProbes): Check {
   const user = (probes.user ?? currentUser)();
-  const groupExists = (probes.gpioGroupExists ?? gpioGroupExists)();
+  const groupExists = (probes.gpioGroupExists ?? (() => groupMembers('gpio') !== undefined))();
   const service = probes.service;
   if (service !== undefined) {
     // The service's GPIO access is its user's, whoever runs doctor.
-    const inGpio = readDatabase('/etc/group').some((fields) => fields[0] === 'gpio' && (fields[3] ?? '').split(',').includes(service.user));
+    const inGpio = groupMembers('gpio')?.includes(service.user) === true;
     return inGpio
       ? { ok: true, required: false, text: `the service user ${service.user} is in the gpio group` }
       : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (scripts/install.sh does it)` };
@@ -308,38 +310,12 @@ function ledChoiceCheck(probes: DoctorProbes, led: LedSettings): Check {
 function currentUser(): { uid: number; name?: string; groups: readonly string[] } {
   const result = childProcess().spawnSync('id', ['-Gn'], { encoding: 'utf8' });
   const uid = process.getuid?.() ?? -1;
-  const name = readDatabase('/etc/passwd').find((fields) => fields[2] === String(uid))?.[0];
-  return { uid, ...(name === undefined ? {} : { name }), groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
+  const name = userName(uid);
+  return { uid, ...(name === String(uid) ? {} : { name }), groups: result.status === 0 ? result.stdout.trim().split(/\s+/) : [] };
 }
 
-/** Names from /etc/passwd and /etc/group (numbers where a name is not there, e.g. from LDAP). */
 function fileOwnerNames(uid: number, gid: number): { user: string; group: string } {
-  const find = (file: string, id: number): string => {
-    const line = readDatabase(file).find((fields) => fields[2] === String(id));
-    return line?.[0] ?? String(id);
-  };
-  return { user: find('/etc/passwd', uid), group: find('/etc/group', gid) };
-}
-
-function uidOf(user: string): number | undefined {
-  const uid = readDatabase('/etc/passwd').find((fields) => fields[0] === user)?.[2];
-  return uid === undefined ? undefined : Number(uid);
-}
-
-function readDatabase(file: string): string[][] {
-  try {
-    return readFileSync(file, 'utf8').split('\n').map((line) => line.split(':'));
-  } catch {
-    return [];
-  }
-}
-
-function gpioGroupExists(): boolean {
-  try {
-    return /^gpio:/m.test(readFileSync('/etc/group', 'utf8'));
-  } catch {
-    return false;
-  }
+  return { user: userName(uid), group: groupName(gid) };
 }
 
 /** VERSION_CODENAME from /etc/os-release, or undefined. */

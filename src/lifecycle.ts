@@ -12,7 +12,7 @@
  * being finished, and a signal changes nothing. `crashing`: an uncaught
  * error; the exit is 1 whatever comes.
  */
-export type Phase = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashing';
+type Phase = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashing';
 
 export class Lifecycle {
   #phase: Phase = 'starting';

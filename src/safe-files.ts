@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -43,7 +43,7 @@ export function describeKind(stats: Stats): string {
  *
  * @throws {UnsafeFileError} for anything but a regular file; the open's own error otherwise (ENOENT, EACCES).
  */
-export function openRegularForReading(path: string): { fd: number; stats: Stats } {
+function openRegularForReading(path: string): { fd: number; stats: Stats } {
   let fd: number;
   try {
     fd = openSync(path, READ_FLAGS);
@@ -136,17 +136,25 @@ export function replaceFile(dir: string, name: string, text: string, mode: numbe
   return note;
 }
 
-/** What is at `path`, in words, without following a link. */
+/** What is at `path`, in words, without following a link: `a symbolic link to /etc/shadow`, `a regular file (12 bytes)`. */
 export function describeEntry(path: string): string {
   try {
-    return describeKind(lstatSync(path));
+    const stats = lstatSync(path);
+    if (stats.isSymbolicLink()) return `a symbolic link to ${readlinkSync(path)}`;
+    if (stats.isFile()) return `a regular file (${stats.size} bytes)`;
+    return describeKind(stats);
   } catch {
     return 'something that vanished';
   }
 }
 
+/** Whether users other than the owner and group may write (create, replace, remove names in) a directory of this mode. */
+export function othersMayWrite(mode: number): boolean {
+  return (mode & 0o002) !== 0;
+}
+
 /** What is wrong with a directory asyncdemo keeps files in. */
-export type DirectoryProblem =
+type DirectoryProblem =
   /** Not there (yet). */
   | { readonly kind: 'missing' }
   /** Not to be used: a link or other file, or another user's directory. */
@@ -170,6 +178,6 @@ export function checkDirectory(dir: string, uid: number | undefined = process.ge
   }
   if (!stats.isDirectory()) return { kind: 'refused', reason: `it is ${describeKind(stats)}, not a directory` };
   if (uid !== undefined && stats.uid !== uid && stats.uid !== 0) return { kind: 'refused', reason: `it belongs to another user (uid ${stats.uid})` };
-  if ((stats.mode & 0o002) !== 0 && (stats.mode & 0o1000) === 0) return { kind: 'open', reason: `every user can write it (mode ${(stats.mode & 0o7777).toString(8)})` };
+  if (othersMayWrite(stats.mode) && (stats.mode & 0o1000) === 0) return { kind: 'open', reason: `every user can write it (mode ${(stats.mode & 0o7777).toString(8)})` };
   return undefined;
 }

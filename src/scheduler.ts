@@ -7,7 +7,7 @@ import { describeStep, kindOf, type Step } from './steps.js';
 import type { Time } from './time.js';
 import { runTask, type TaskOutcome, type TaskRun, type TaskCallbacks } from './worker.js';
 
-export interface SchedulerOptions {
+interface SchedulerOptions {
   readonly time: Time;
   /** The root logger; task lines carry `{task, step}` rather than a child's bindings. */
   readonly logger: Logger;
@@ -28,7 +28,7 @@ interface Entry extends TaskRun {
 }
 
 /** What a reload changed, by task name. */
-export interface ReloadChanges {
+interface ReloadChanges {
   readonly kept: string[];
   readonly restarted: string[];
   readonly cancelled: string[];

@@ -24,7 +24,7 @@ export interface ServiceView {
   readonly readFrom: string;
 }
 
-export const UNIT_NAME = 'asyncdemo.service';
+const UNIT_NAME = 'asyncdemo.service';
 const DEFAULT_CONFIG = '/etc/asyncdemo/config.yaml';
 /** Unit files are small; anything bigger is not one we wrote, and is not read. */
 const UNIT_MAX_BYTES = 64 * 1024;
@@ -32,7 +32,7 @@ const UNIT_MAX_BYTES = 64 * 1024;
 /** Where systemd looks for the unit and its drop-ins, most important first. */
 const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
 
-export interface ServiceViewOptions {
+interface ServiceViewOptions {
   /** Prefix for every path read (tests); '' on a real machine. */
   readonly root?: string;
   /** `systemctl show` of the given properties, or undefined when it does not answer. */
@@ -114,7 +114,7 @@ function parseUnitFiles(root: string, fragment: string): UnitFiles {
 }
 
 /** The key=value lines of a unit file's [Service] section, with continuation lines joined. */
-export function serviceEntries(text: string): [string, string][] {
+function serviceEntries(text: string): [string, string][] {
   const entries: [string, string][] = [];
   let section = '';
   let pending = '';

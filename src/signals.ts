@@ -19,10 +19,8 @@ export interface ProcessHandlers {
 }
 
 /** Signals asyncdemo takes over only so that they cannot kill it: by default each would end the process silently. */
-export const IGNORED_SIGNALS = ['SIGUSR2', 'SIGALRM'] as const;
+const IGNORED_SIGNALS = ['SIGUSR2', 'SIGALRM'] as const;
 
-/** Every signal asyncdemo listens to: the entry script (scripts/build/main.cjs) holds these from its first line until {@link listenToProcess} takes over. */
-export const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', ...IGNORED_SIGNALS] as const;
 
 /**
  * The one place that listens to the process's signals and error events (as

@@ -94,7 +94,7 @@ export const SERVICE_STATUS_DIR = '/run/asyncdemo';
 /** A status file larger than this is not ours (or not whole): the reader refuses it. */
 const MAX_STATUS_BYTES = 256 * 1024;
 /** Raised when the file's form changes in a way an older reader would misread. */
-export const STATUS_FORMAT = 2;
+const STATUS_FORMAT = 2;
 
 /** A setting as the status shows it. */
 export interface SettingStatus {
@@ -105,7 +105,7 @@ export interface SettingStatus {
 }
 
 /** Which process wrote the file, so that a reader can tell it from another that got its PID since. */
-export interface ProcessIdentity {
+interface ProcessIdentity {
   readonly pid: number;
   /** /proc/sys/kernel/random/boot_id: a PID of another boot is another process. */
   readonly bootId: string | null;
@@ -139,7 +139,7 @@ export interface StatusExtras {
   readonly settings: readonly SettingStatus[];
 }
 
-export interface StatusPublisherOptions {
+interface StatusPublisherOptions {
   readonly dir: string;
   readonly identity: () => ProcessIdentity;
   readonly time: Time;
@@ -210,7 +210,7 @@ export function ownIdentity(pid: number = process.pid): ProcessIdentity {
   return { pid, bootId: readBootId(), startTicks: processStartTicks(pid) };
 }
 
-export function readBootId(): string | null {
+function readBootId(): string | null {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
@@ -219,7 +219,7 @@ export function readBootId(): string | null {
 }
 
 /** Field 22 of /proc/PID/stat; the name in field 2 may hold spaces and parentheses, so fields are counted from the last ')'. */
-export function processStartTicks(pid: number): string | null {
+function processStartTicks(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
@@ -249,7 +249,7 @@ export interface LivenessProbes {
   readonly alive: (pid: number) => boolean;
 }
 
-export const systemProbes: LivenessProbes = {
+const systemProbes: LivenessProbes = {
   bootId: readBootId,
   startTicks: processStartTicks,
   alive(pid) {

@@ -21,7 +21,7 @@ import { listNames } from './text.js';
 import type { Time } from './time.js';
 
 /** Where a step is read: its key path, where problems go, and the config's task names. */
-export interface StepReading {
+interface StepReading {
   readonly at: readonly Segment[];
   readonly issues: Issues;
   readonly names: ReadonlySet<string>;
@@ -59,10 +59,10 @@ export interface StepRun {
  * the event loop), a promise when the task waits (the coroutine's `await`),
  * or `'stop'`, which ends the run and then the daemon.
  */
-export type StepResult = undefined | Promise<void> | 'stop';
+type StepResult = undefined | Promise<void> | 'stop';
 
 /** One step kind. `F`: the step's own fields, as read. */
-export interface StepKind<F> {
+interface StepKind<F> {
   /** What it does, for help and the man page. */
   readonly summary: string;
   /** A step of this kind as a config writes it (tasks named in it: operationsub). */

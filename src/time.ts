@@ -38,7 +38,7 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * never left to become 1 ms. The same cap is what config and environment
  * values are checked against.
  */
-export function timerDelay(ms: number): number {
+function timerDelay(ms: number): number {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 1), MAX_TIMER_DELAY_MS) : MAX_TIMER_DELAY_MS;
 }
 
@@ -65,13 +65,13 @@ export const systemTime: Time = {
 
 /** What {@link Deadline.race} gives instead of the work's value when the deadline passes first. */
 export const TIMED_OUT: unique symbol = Symbol('timed out');
-export type TimedOut = typeof TIMED_OUT;
+type TimedOut = typeof TIMED_OUT;
 
 /**
  * A deadline that is running: armed when it is made, before the work it
  * bounds starts, so it covers all of that work (as close-with-grace does).
  */
-export interface Deadline {
+interface Deadline {
   /** Whether it has passed. */
   readonly expired: boolean;
   /**

@@ -31,7 +31,7 @@ export interface TaskCallbacks extends StepServices {
   ended(run: TaskRun, outcome: TaskOutcome): void;
 }
 
-export interface RunOptions {
+interface RunOptions {
   /** Start on the next turn of the event loop, as a spawned task does. */
   readonly nextTurn: boolean;
   /** Who started it, for the debug line. */

@@ -22,7 +22,7 @@ export const SIGNALS: readonly (readonly [string, string])[] = [
 const WIDTH = 80;
 
 /** `text` wrapped at {@link WIDTH} columns, each line starting with `indent`. */
-export function wrap(text: string, indent = ''): string {
+function wrap(text: string, indent = ''): string {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/)) {
@@ -39,7 +39,7 @@ export function wrap(text: string, indent = ''): string {
 }
 
 /** `-c, --config FILE`. */
-export function optionLabel(option: OptionSpec): string {
+function optionLabel(option: OptionSpec): string {
   const long = `--${option.name}${option.type === 'string' ? ` ${option.value ?? 'VALUE'}` : ''}`;
   return option.short === undefined ? long : `-${option.short}, ${long}`;
 }

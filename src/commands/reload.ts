@@ -56,7 +56,7 @@ export const reload: Command = {
 };
 
 /** What became of a reload that was asked for. */
-export type ReloadAnswer =
+type ReloadAnswer =
   | { readonly kind: 'answered'; readonly outcome: ReloadOutcome }
   | { readonly kind: 'not running'; readonly why: string }
   | { readonly kind: 'no answer'; readonly why: string }
@@ -98,7 +98,7 @@ export async function reloadRunning({ env, time }: Pick<Context, 'env' | 'time'>
  * reload. (A reload asked for while another runs follows it: that one began
  * after the signal too.)
  */
-export async function signalAndWait(pid: number, file: string, time: Time, timeoutMs: number): Promise<ReloadAnswer> {
+async function signalAndWait(pid: number, file: string, time: Time, timeoutMs: number): Promise<ReloadAnswer> {
   const asked = time.monotonicMs();
   try {
     process.kill(pid, 'SIGHUP');

@@ -80,7 +80,7 @@ function notRunning(env: Env): string {
 }
 
 /** The config file on disk against the one in force. */
-export interface ConfigOnDisk {
+interface ConfigOnDisk {
   readonly sha256: string | null;
   readonly modifiedAt: number | null;
   /** Whether the file on disk is the config in force; null when it cannot be read. */
@@ -88,7 +88,7 @@ export interface ConfigOnDisk {
   readonly problem?: string;
 }
 
-export function configOnDisk(status: StatusFile): ConfigOnDisk {
+function configOnDisk(status: StatusFile): ConfigOnDisk {
   let text: string;
   let modifiedAt: number;
   try {

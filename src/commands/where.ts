@@ -9,7 +9,7 @@ import { SERVICE_STATUS_DIR, STATUS_FILE_NAME } from '../status.js';
 import type { App, Env } from './command.js';
 
 /** A config file, why that one, and the environment its settings are read with. */
-export interface ConfigChoice {
+interface ConfigChoice {
   readonly file: string;
   /** `from --config`, `from ASYNCDEMO_CONFIG`, `the service's config, as …`, `the shipped default`. */
   readonly why: string;
@@ -18,7 +18,7 @@ export interface ConfigChoice {
   readonly service?: ServiceView;
 }
 
-export interface ChoiceOptions {
+interface ChoiceOptions {
   /** `--config FILE` (or check-config's operand). */
   readonly flag: string | undefined;
   readonly env: Env;
@@ -74,7 +74,7 @@ export interface StatusPlace {
  * `/tmp/asyncdemo-UID`, which the daemon makes 0700 and refuses when it
  * belongs to someone else.
  */
-export function foregroundStatusDir(env: Env, uid: number | undefined = process.getuid?.()): string {
+function foregroundStatusDir(env: Env, uid: number | undefined = process.getuid?.()): string {
   const runtime = env['XDG_RUNTIME_DIR'];
   return runtime !== undefined && runtime.startsWith('/') ? join(runtime, 'asyncdemo') : join('/tmp', `asyncdemo-${uid ?? 'user'}`);
 }

@@ -1,7 +1,7 @@
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?\s*$/;
 
-export const DURATION_HINT = 'a number of seconds (decimals allowed) or a string like 200ms, 3s, 2m, 1h';
+const DURATION_HINT = 'a number of seconds (decimals allowed) or a string like 200ms, 3s, 2m, 1h';
 
 /**
  * Reads a duration as milliseconds: a number is seconds (as in

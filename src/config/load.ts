@@ -25,7 +25,7 @@ export interface Config {
   readonly sha256: string;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   readonly file: string;
   /** The environment whose ASYNCDEMO_* variables override the file. Passed in, never read from `process`. */
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { describeKind } from '../safe-files.js';
 
 /**
  * The largest config read: 128 KiB, some 3,000 lines. Hand-written YAML is a
@@ -59,7 +60,7 @@ export function readConfigFile(file: string): string {
 class KindError extends Error {}
 
 function checkKind(stats: Stats): void {
-  if (!stats.isFile()) throw new KindError(`${kindOf(stats)}, not a regular file; a config must be a regular file`);
+  if (!stats.isFile()) throw new KindError(`it is ${describeKind(stats)}, not a regular file; a config must be a regular file`);
   if (stats.size > CONFIG_MAX_BYTES) throw new KindError(tooBig(`${stats.size} bytes`));
 }
 
@@ -67,14 +68,6 @@ function tooBig(size: string): string {
   return `the file is too big (${size}); a config may be at most ${CONFIG_MAX_BYTES / 1024} KiB (${CONFIG_MAX_BYTES} bytes)`;
 }
 
-function kindOf(stats: Stats): string {
-  if (stats.isDirectory()) return 'it is a directory';
-  if (stats.isFIFO()) return 'it is a FIFO (named pipe)';
-  if (stats.isCharacterDevice()) return 'it is a character device';
-  if (stats.isBlockDevice()) return 'it is a block device';
-  if (stats.isSocket()) return 'it is a socket';
-  return 'it is not a regular file';
-}
 
 /** Reads until the end of the file or `limit` bytes, whichever comes first. */
 function readAtMost(fd: number, limit: number): Buffer {
@@ -104,7 +97,7 @@ const BOMS: readonly { readonly bytes: readonly number[]; readonly name: string 
 const CONVERT = 'save it as UTF-8 (e.g. iconv -t UTF-8)';
 
 /** The text of UTF-8 bytes (a UTF-8 byte order mark is dropped), or why they are not UTF-8 text. */
-export function decodeUtf8(bytes: Buffer): string | { reason: string; line?: number } {
+function decodeUtf8(bytes: Buffer): string | { reason: string; line?: number } {
   for (const bom of BOMS) {
     if (bom.bytes.every((b, i) => bytes[i] === b)) return { reason: `the file's encoding is ${bom.name}, not UTF-8; ${CONVERT}` };
   }

@@ -24,9 +24,9 @@ export interface Settings {
   shutdown: { timeoutMs: number };
 }
 
-export const CONSOLE_FORMATS = ['auto', 'journal', 'pretty', 'json'] as const;
+const CONSOLE_FORMATS = ['auto', 'journal', 'pretty', 'json'] as const;
 export type ConsoleFormat = (typeof CONSOLE_FORMATS)[number];
-export const LED_BACKENDS = ['auto', 'sysfs', 'chardev', 'simulated'] as const;
+const LED_BACKENDS = ['auto', 'sysfs', 'chardev', 'simulated'] as const;
 export type LedBackendName = (typeof LED_BACKENDS)[number];
 
 /**
@@ -47,7 +47,7 @@ export const TIMER_MAX_MS = 2 ** 31 - 1;
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, on: true, 1: true, false: false, no: false, off: false, 0: false };
 
 /** A size in pino-roll's syntax (a bare number is MiB), in bytes; undefined if it is not one. */
-export function sizeInBytes(value: unknown): number | undefined {
+function sizeInBytes(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const match = /^(\d+(?:\.\d+)?)([kmg]?)$/i.exec(value);
   if (match === null) return undefined;
@@ -201,7 +201,7 @@ export const schema = {
 } as const;
 
 /** One leaf of the schema, flattened: its dotted key, default, format and environment variable. */
-export interface SchemaKey {
+interface SchemaKey {
   readonly key: string;
   readonly default: unknown;
   readonly format: FormatName;
@@ -224,5 +224,3 @@ export function schemaKeys(node: object = schema, prefix = ''): SchemaKey[] {
   return keys;
 }
 
-/** The top-level sections, which must be mappings when present. */
-export const SECTIONS = Object.keys(schema);

@@ -3,10 +3,10 @@ import type { Config, Source } from './load.js';
 import { schemaKeys } from './schema.js';
 
 /** A source, with where its environment variable was set when that is known (the service's unit files). */
-export type SourceWithOrigin = Source & { readonly origin?: string };
+type SourceWithOrigin = Source & { readonly origin?: string };
 
 /** A setting's value and where it came from. */
-export interface SettingRow {
+interface SettingRow {
   readonly key: string;
   readonly value: unknown;
   readonly source: SourceWithOrigin;

@@ -32,7 +32,7 @@ const NAME = /^[A-Za-z][\w.-]{0,63}$/;
 export const BCM_PIN_MAX = 27;
 
 /** The least a repeating task (or a cycle of spawns) must wait per round, in all: less and it spins a core (a round of `sleep: 0` is a busy loop). */
-export const MIN_SLEEP_PER_ROUND_MS = 1;
+const MIN_SLEEP_PER_ROUND_MS = 1;
 
 /**
  * Checks and normalises the `tasks` mapping. Collects every problem rather
@@ -210,6 +210,6 @@ function checkSpawnCycles(tasks: TaskTable, issues: Issues): void {
   }
 }
 
-export function isPin(value: unknown): value is number {
+function isPin(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= BCM_PIN_MAX;
 }

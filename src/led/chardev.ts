@@ -15,9 +15,9 @@ const RELEASE_TIMEOUT_MS = 1000;
 /** How long detecting the chips may take (a python3 start, one ioctl per chip). */
 const DETECT_TIMEOUT_MS = 10_000;
 
-export const CHARDEV_UDEV_FIX = `give the GPIO devices to the gpio group with the udev rule Raspberry Pi OS has: echo '${GPIO_UDEV_RULE}' | sudo tee /etc/udev/rules.d/60-gpio.rules && sudo udevadm trigger --subsystem-match=gpio (the service user is in the gpio group)`;
+const CHARDEV_UDEV_FIX = `give the GPIO devices to the gpio group with the udev rule Raspberry Pi OS has: echo '${GPIO_UDEV_RULE}' | sudo tee /etc/udev/rules.d/60-gpio.rules && sudo udevadm trigger --subsystem-match=gpio (the service user is in the gpio group)`;
 
-export interface ChardevOptions {
+interface ChardevOptions {
   readonly activeLow: boolean;
   /** The chip (gpiochip0, /dev/gpiochip4…); null finds the header's. */
   readonly chip: string | null;
@@ -53,7 +53,7 @@ export interface ChardevChip {
 }
 
 /** The chips in `devDir`, from the kernel (the helper's `detect`); undefined when python3 does not run. */
-export function detectChips(devDir: string, env?: Env): ChardevChip[] | undefined {
+function detectChips(devDir: string, env?: Env): ChardevChip[] | undefined {
   const result = childProcess().spawnSync('python3', lineHelperArgs(['detect', devDir]), { ...(env === undefined ? {} : { env }), encoding: 'utf8', timeout: DETECT_TIMEOUT_MS });
   if (result.error !== undefined || result.status !== 0) return undefined;
   return result.stdout.split('\n').flatMap((line) => {

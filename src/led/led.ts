@@ -28,7 +28,7 @@ export interface TaskLed {
   taskEnded(): void;
 }
 
-export interface StepLedsSettings {
+interface StepLedsSettings {
   /** BCM pin of tasks that name none. */
   readonly pin: number;
   readonly mode: Exclude<LedMode, 'none'>;

@@ -29,7 +29,7 @@
  * OFFSET ACTIVE_LOW CONSUMER` requests the line as an output, off, then sets
  * it to each '0' or '1' read from stdin.
  */
-export const LINE_HELPER = String.raw`
+const LINE_HELPER = String.raw`
 import errno, fcntl, json, os, re, signal, stat, struct, sys
 
 # <linux/gpio.h>, uAPI v2. Offsets are those of the C structures, which have

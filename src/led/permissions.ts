@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { groupName, userName } from '../accounts.js';
 
 export const GPIO_GROUP_FIX = 'add the service user to the gpio group (sudo usermod -aG gpio $USER, then log in again; the systemd unit has SupplementaryGroups=gpio)';
 
@@ -6,23 +7,12 @@ export const GPIO_GROUP_FIX = 'add the service user to the gpio group (sudo user
 export const GPIO_UDEV_RULE = 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"';
 
 /** Who owns `path` and its mode, by name where /etc/group and /etc/passwd say: root:gpio, mode 0660. */
-export function describeOwner(path: string): { owner: string; group: string; mode: string } | undefined {
+function describeOwner(path: string): { owner: string; group: string; mode: string } | undefined {
   try {
     const stat = statSync(path);
-    return { owner: nameOf('/etc/passwd', stat.uid), group: nameOf('/etc/group', stat.gid), mode: (stat.mode & 0o7777).toString(8).padStart(4, '0') };
+    return { owner: userName(stat.uid), group: groupName(stat.gid), mode: (stat.mode & 0o7777).toString(8).padStart(4, '0') };
   } catch {
     return undefined;
-  }
-}
-
-function nameOf(file: string, id: number): string {
-  try {
-    const line = readFileSync(file, 'utf8')
-      .split('\n')
-      .find((l) => l.split(':')[2] === String(id));
-    return line?.split(':')[0] ?? String(id);
-  } catch {
-    return String(id);
   }
 }
 

@@ -16,7 +16,7 @@ export interface LedChoice {
   readonly fellBack: boolean;
 }
 
-export interface SelectOptions {
+interface SelectOptions {
   readonly logger: Logger;
   /** The environment of child processes (the character device's helper): without the sd_notify variables. */
   readonly childEnv: Readonly<Record<string, string>>;

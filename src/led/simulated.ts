@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import type { LedBackend, LedOutput } from './led.js';
 
-export interface LedChange {
+interface LedChange {
   readonly pin: number;
   readonly on: boolean;
 }

@@ -22,10 +22,13 @@ export function loadOnoff(): OnoffGpioClass | undefined {
   }
 }
 
+/** How to get onoff's native part back. */
+export const ONOFF_FIX = 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory';
+
 /** Without Raspberry Pi OS's udev rules, sysfs GPIO stays root's: the character device is the way then. */
 const SYSFS_UDEV_FIX = 'sysfs GPIO belongs to root alone without Raspberry Pi OS\'s udev rules: use the character device (led.backend: auto or chardev) and give it to the gpio group (README: GPIO permissions)';
 
-export interface SysfsOptions {
+interface SysfsOptions {
   readonly activeLow: boolean;
   /** sysfs number of BCM 0, overriding the detection. */
   readonly base: number | null;
@@ -66,7 +69,7 @@ export function openSysfsBackend({ activeLow, base, root = SYSFS_GPIO, loadGpio 
   }
   const Gpio = loadGpio();
   if (Gpio === undefined) {
-    throw new GpioUnavailableError('the onoff module is not installed (its native part did not build)', 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory');
+    throw new GpioUnavailableError('the onoff module is not installed (its native part did not build)', ONOFF_FIX);
   }
   const header = chip;
   const GpioClass = Gpio;

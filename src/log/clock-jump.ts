@@ -6,7 +6,7 @@ import type { Time } from '../time.js';
  * difference moves only when the wall clock is set: by NTP, fake-hwclock,
  * `date -s`.
  */
-export const JUMP_THRESHOLD_MS = 1000;
+const JUMP_THRESHOLD_MS = 1000;
 
 /** Notices steps of the wall clock against the monotonic one. */
 export class ClockJumpWatch {

@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import type { Time } from '../time.js';
 
 /** Told when the console stops taking lines and when it takes them again. */
-export interface ConsoleSinkEvents {
+interface ConsoleSinkEvents {
   failed(error: NodeJS.ErrnoException): void;
   recovered(notShown: number): void;
 }

@@ -15,7 +15,7 @@ export interface MetadataDestination {
   lastTime?: string;
 }
 
-export interface ConsoleOptions {
+interface ConsoleOptions {
   readonly style: ConsoleStyle;
   readonly fd?: number;
   /** Colors on `pretty` lines. */

@@ -5,10 +5,10 @@ import { claimLogFile, pointCurrentLink, sameFile, StrayCurrentLogError, type Cl
 import { forgetFailedReopen, nextFileName, requestRoll, rollPending, rollPendingNow, type RollingStream } from './pino-roll-internals.js';
 
 /** Lines are written in batches of about this many bytes (a batch ends with the line that reaches it). */
-export const BATCH_BYTES = 4096;
+const BATCH_BYTES = 4096;
 
 /** Bytes kept in memory while the files cannot be written (full, read-only); beyond this, lines are dropped, not the daemon. */
-export const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** A line handed over this long after the one before is written at once, not at the end of the turn. */
 const ALONE_MS = 1;
@@ -33,7 +33,7 @@ export interface CloseResult {
   readonly reason: string | undefined;
 }
 
-export interface FileWriterOptions {
+interface FileWriterOptions {
   /** What pino-roll returned. */
   readonly stream: RollingStream;
   readonly dir: string;

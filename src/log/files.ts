@@ -9,10 +9,10 @@ import { startFileName, type RollingStream } from './pino-roll-internals.js';
 import { pinoRoll } from './pino-roll.js';
 import { cutTornTail } from './torn-tail.js';
 
-export type FileSettings = Settings['log']['file'];
+type FileSettings = Settings['log']['file'];
 
 /** The log files' base name: `asyncdemo.1.log`, `asyncdemo.2.log`…, and `current.log` pointing at the newest. */
-export const LOG_BASENAME = 'asyncdemo';
+const LOG_BASENAME = 'asyncdemo';
 
 const DEFAULT_FIX = 'create the directory and let the service user write to it (or set log.file.dir / ASYNCDEMO_LOG_DIR)';
 
@@ -30,7 +30,7 @@ export class LogDirectoryError extends FixableError {
   }
 }
 
-export interface OpenOptions {
+interface OpenOptions {
   /** Says what was found and done in the directory (a link removed, a stray current.log moved), and when writing fails or recovers. */
   readonly report?: Report;
   readonly time: Time;

@@ -1,8 +1,9 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { describeEntry, othersMayWrite } from '../safe-files.js';
 
 /** The link pino-roll keeps to the file being written. */
-export const CURRENT_LINK = 'current.log';
+const CURRENT_LINK = 'current.log';
 
 /** Says what asyncdemo did about something it found in the log directory. */
 export type Report = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -134,7 +135,7 @@ export class StrayCurrentLogError extends Error {
 export function writableByOthers(dir: string): number | undefined {
   try {
     const mode = statSync(dir).mode;
-    return (mode & 0o002) !== 0 ? mode & 0o7777 : undefined;
+    return othersMayWrite(mode) ? mode & 0o7777 : undefined;
   } catch {
     return undefined;
   }
@@ -149,16 +150,3 @@ function exists(path: string): boolean {
   }
 }
 
-function describeEntry(path: string): string {
-  try {
-    const stat = lstatSync(path);
-    if (stat.isSymbolicLink()) return `a symbolic link to ${readlinkSync(path)}`;
-    if (stat.isDirectory()) return 'a directory';
-    if (stat.isFIFO()) return 'a FIFO';
-    if (stat.isSocket()) return 'a socket';
-    if (stat.isFile()) return `a regular file (${stat.size} bytes)`;
-    return 'a device';
-  } catch {
-    return 'something that vanished';
-  }
-}

@@ -34,7 +34,7 @@ export interface Logging {
   close(): Promise<void>;
 }
 
-export interface LoggingOptions {
+interface LoggingOptions {
   readonly settings: LogSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdoutIsTTY: boolean;
@@ -45,7 +45,7 @@ export interface LoggingOptions {
 }
 
 /** `auto` means: journal lines when stdout is the journal, colored lines on a terminal, else JSON. */
-export function resolveConsoleStyle(format: LogSettings['console']['format'], env: LoggingOptions['env'], stdoutIsTTY: boolean): ConsoleStyle {
+function resolveConsoleStyle(format: LogSettings['console']['format'], env: LoggingOptions['env'], stdoutIsTTY: boolean): ConsoleStyle {
   if (format !== 'auto') return format;
   if (isJournalStream(1, env['JOURNAL_STREAM'])) return 'journal';
   return stdoutIsTTY ? 'pretty' : 'json';

@@ -34,7 +34,7 @@ import type { PinoRollStream } from 'pino-roll';
 export type RollingStream = PinoRollStream;
 
 /** Big enough for any `size`: pino-roll adds it to its count, compares, then resets the count to 0. */
-export const ROLL_NOW_BYTES = Number.MAX_SAFE_INTEGER;
+const ROLL_NOW_BYTES = Number.MAX_SAFE_INTEGER;
 
 /** pino-roll has decided to roll and waits for 'drain'. It is the only 'drain' listener asyncdemo's stream has. */
 export function rollPending(stream: RollingStream): boolean {

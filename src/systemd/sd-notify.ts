@@ -9,7 +9,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export type NotifySend = (message: string) => void;
 
 /** The variables systemd hands the service for sd_notify; no child process should inherit them. */
-export const NOTIFY_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'] as const;
+const NOTIFY_VARIABLES = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'] as const;
 
 /** `env` without the sd_notify variables, for child processes (a child that notified would confuse systemd). */
 export function childEnv(env: Env): Record<string, string> {
