@@ -48,8 +48,12 @@ export const reload: Command = {
         complain(`--pid takes a process number; got ${JSON.stringify(pidText)}`, env);
         return ExitCode.usage;
       }
-      const file = join(ownStatusDir(env).dir, STATUS_FILE_NAME);
-      return report(await signalAndWait(pid, file, context.time, timeoutMs), env);
+      const place = ownStatusDir(env);
+      if (place === undefined) {
+        complain('no status directory to read the answer from: systemd gives one (RuntimeDirectory=), or set ASYNCDEMO_STATUS_DIR', env);
+        return ExitCode.usage;
+      }
+      return report(await signalAndWait(pid, join(place.dir, STATUS_FILE_NAME), context.time, timeoutMs), env);
     }
     return report(await reloadRunning(context, timeoutMs), env);
   },

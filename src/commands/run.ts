@@ -33,7 +33,7 @@ export const run: Command = {
   options: [{ ...CONFIG_OPTION, description: 'the config file (default: $ASYNCDEMO_CONFIG, else the shipped default)' }],
   description: [
     'Starts the tasks marked autostart and runs until a stop step, SIGTERM or SIGINT: every task is cancelled, the LED goes off, the log files are finished, exit 0. SIGHUP reloads the config (asyncdemo reload says what it did); SIGUSR1 logs a status line; SIGUSR2 and SIGALRM are ignored. A second SIGTERM or SIGINT during a stop exits 1 at once.',
-    'Lines go to the console (journal lines under systemd, colored on a terminal, JSON otherwise) and to rotating JSON files. Outside systemd the status for `asyncdemo status` goes to $ASYNCDEMO_STATUS_DIR, else $XDG_RUNTIME_DIR/asyncdemo, else /tmp/asyncdemo-UID.',
+    'Lines go to the console (journal lines under systemd, colored on a terminal, JSON otherwise) and to rotating JSON files. Outside systemd the status for `asyncdemo status` goes to $ASYNCDEMO_STATUS_DIR, else $XDG_RUNTIME_DIR/asyncdemo (the tmpfs of a login session), else nowhere.',
     'It refuses to start beside the installed service when both would drive the same GPIO pin.',
   ],
   exitCodes: [
@@ -271,7 +271,9 @@ async function runDaemon({ file, env, time }: Startup, config: Config, { logging
 /** The status file for `asyncdemo status` and `asyncdemo reload`; none when its directory cannot be made. */
 function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds): { publish: (snapshot: Parameters<StatusPublisher['publish']>[0], config: Config) => void; finish: (code: number) => void } | undefined {
   const { logger } = logging;
-  const { dir, whose } = ownStatusDir(env);
+  const place = ownStatusDir(env);
+  if (place === undefined) return undefined;
+  const { dir, whose } = place;
   if (whose === 'foreground') {
     try {
       // Private: other users have no business with a foreground run's status, and cannot plant anything in it.

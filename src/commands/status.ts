@@ -19,7 +19,7 @@ export const status: Command = {
   ],
   description: [
     'Shows the running daemon as it sees itself: state, PID, uptime, the config in force and when it was loaded, whether the file on disk has been edited since (and how to apply it), the last reload and its reason, the tasks and the step each is at, steps done, the log directory, the LED, and every setting with its source.',
-    "It reads the status file the daemon publishes: the service's in /run/asyncdemo, else that of a daemon this user runs in the foreground ($XDG_RUNTIME_DIR/asyncdemo, or /tmp/asyncdemo-UID), or $ASYNCDEMO_STATUS_DIR's. A stopped daemon's last run is shown with its end and exit code.",
+    "It reads the status file the daemon publishes: the service's in /run/asyncdemo, else that of a daemon this user runs in the foreground ($XDG_RUNTIME_DIR/asyncdemo), or $ASYNCDEMO_STATUS_DIR's. A stopped daemon's last run is shown with its end and exit code.",
     '--json always prints JSON: the status file as the daemon wrote it, with "running" and "configOnDisk" added, also when nothing runs.',
   ],
   exitCodes: [
@@ -74,9 +74,12 @@ export function findDaemon(env: Env): { place: StatusPlace; reading: StatusReadi
 }
 
 function notRunning(env: Env): string {
-  const where = statusPlaces(env).map((p) => p.file.replace(/\/status\.json$/, '')).join(' or ');
+  const places = statusPlaces(env);
+  const where = places.map((p) => p.file.replace(/\/status\.json$/, '')).join(' or ');
   const installed = readServiceView() !== undefined;
-  return `asyncdemo is not running (no status in ${where}); start it with: ${installed ? 'sudo systemctl start asyncdemo' : 'asyncdemo run'}`;
+  // A daemon in the foreground publishes where this shell would look only with a runtime directory (a login session's) or ASYNCDEMO_STATUS_DIR.
+  const foreground = places.some((p) => p.whose !== 'service') ? '' : '; a daemon run in the foreground is found with ASYNCDEMO_STATUS_DIR set for both (or in a login session, through $XDG_RUNTIME_DIR)';
+  return `asyncdemo is not running (no status in ${where}); start it with: ${installed ? 'sudo systemctl start asyncdemo' : 'asyncdemo run'}${foreground}`;
 }
 
 /** The config file on disk against the one in force. */

@@ -70,31 +70,30 @@ export interface StatusPlace {
 
 /**
  * The directory a daemon started by `asyncdemo run` outside systemd publishes
- * in: `$XDG_RUNTIME_DIR/asyncdemo` (a user's tmpfs, 0700), else
- * `/tmp/asyncdemo-UID`, which the daemon makes 0700 and refuses when it
- * belongs to someone else.
+ * in: `$XDG_RUNTIME_DIR/asyncdemo`, the user's own tmpfs (a login session on a
+ * Pi has one), so a status written every second wears no SD card. Without
+ * it, none (`asyncdemo status` says how to get one).
  */
-function foregroundStatusDir(env: Env, uid: number | undefined = process.getuid?.()): string {
+function foregroundStatusDir(env: Env): string | undefined {
   const runtime = env['XDG_RUNTIME_DIR'];
-  return runtime !== undefined && runtime.startsWith('/') ? join(runtime, 'asyncdemo') : join('/tmp', `asyncdemo-${uid ?? 'user'}`);
+  return runtime !== undefined && runtime.startsWith('/') ? join(runtime, 'asyncdemo') : undefined;
 }
 
-/** Where the daemon of this process publishes: `$ASYNCDEMO_STATUS_DIR`, else systemd's RuntimeDirectory=, else the foreground directory. */
-export function ownStatusDir(env: Env): { dir: string; whose: StatusPlace['whose'] } {
+/** Where the daemon of this process publishes: `$ASYNCDEMO_STATUS_DIR`, else systemd's RuntimeDirectory=, else the foreground directory (if any). */
+export function ownStatusDir(env: Env): { dir: string; whose: StatusPlace['whose'] } | undefined {
   const chosen = env['ASYNCDEMO_STATUS_DIR'];
   if (chosen !== undefined && chosen !== '') return { dir: chosen, whose: 'chosen' };
   // RUNTIME_DIRECTORY lists one path per RuntimeDirectory= entry, colon-separated; the unit has one.
   const runtime = env['RUNTIME_DIRECTORY']?.split(':')[0];
   if (runtime !== undefined && runtime !== '') return { dir: runtime, whose: 'service' };
-  return { dir: foregroundStatusDir(env), whose: 'foreground' };
+  const foreground = foregroundStatusDir(env);
+  return foreground === undefined ? undefined : { dir: foreground, whose: 'foreground' };
 }
 
 /** Where `asyncdemo status` and `reload` look, in order: `$ASYNCDEMO_STATUS_DIR` alone when set, else the service's, then this user's foreground run's. */
 export function statusPlaces(env: Env): StatusPlace[] {
   const chosen = env['ASYNCDEMO_STATUS_DIR'];
   if (chosen !== undefined && chosen !== '') return [{ file: join(chosen, STATUS_FILE_NAME), whose: 'chosen' }];
-  return [
-    { file: join(SERVICE_STATUS_DIR, STATUS_FILE_NAME), whose: 'service' },
-    { file: join(foregroundStatusDir(env), STATUS_FILE_NAME), whose: 'foreground' },
-  ];
+  const foreground = foregroundStatusDir(env);
+  return [{ file: join(SERVICE_STATUS_DIR, STATUS_FILE_NAME), whose: 'service' }, ...(foreground === undefined ? [] : [{ file: join(foreground, STATUS_FILE_NAME), whose: 'foreground' as const }])];
 }
