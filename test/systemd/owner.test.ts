@@ -152,7 +152,10 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
     try {
       const stopped = asPi('asyncdemo status');
       assert.equal(stopped.code, 3, stopped.stdout + stopped.stderr);
-      assert.match(stopped.stdout, /asyncdemo is not running/);
+      // RuntimeDirectoryPreserve=yes keeps the last run's status: how it ended.
+      assert.match(stopped.stdout, new RegExp(`^asyncdemo is not running: the service's last run \\(pid ${pid}, started \\S+\\) stopped at \\S+ with exit 0$`, 'm'));
+      const json = JSON.parse(asPi('asyncdemo status --json').stdout) as { state: string; running: boolean; stopped: { exitCode: number } };
+      assert.deepEqual([json.state, json.running, json.stopped.exitCode], ['stopped', false, 0], '--json is JSON when stopped too');
     } finally {
       sandbox.ok(['systemctl', 'start', 'asyncdemo']);
     }

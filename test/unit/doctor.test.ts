@@ -144,3 +144,14 @@ describe('asyncdemo doctor', () => {
     assert.equal(missing?.fix, 'sudo systemctl start asyncdemo');
   });
 });
+
+describe('asyncdemo doctor: fixes that fit the machine', () => {
+  it('no sysfs GPIO is normal on trixie and said so; on bookworm it is a warning whose fix does not speak of trixie', () => {
+    const trixie = runDoctor(probes({ osCodename: () => 'trixie' })).find((c) => c.text.startsWith('sysfs GPIO'));
+    assert.equal(trixie?.ok, true);
+    assert.match(trixie?.text ?? '', /as on trixie's kernels\): led\.backend auto uses the character device$/);
+    const bookworm = runDoctor(probes({ osCodename: () => 'bookworm' })).find((c) => c.text.startsWith('sysfs GPIO'));
+    assert.equal(bookworm?.ok, false);
+    assert.doesNotMatch(`${bookworm?.text ?? ''} ${bookworm?.fix ?? ''}`, /trixie/);
+  });
+});
