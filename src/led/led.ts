@@ -77,6 +77,8 @@ export class StepLeds {
   }
 
   stepStarted(task: TaskDef, step: Step): void {
+    // The usual case, no LED, costs a step one comparison: this runs at every step of every task.
+    if (this.#backend === undefined) return;
     const mode = this.#modeOf(task, step);
     if (mode === 'none') return;
     const pin = this.#pinOf(task);
@@ -87,7 +89,7 @@ export class StepLeds {
   }
 
   stepEnded(task: TaskDef, step: Step): void {
-    if (this.#modeOf(task, step) === 'hold') this.#pinOf(task)?.set(false);
+    if (this.#backend !== undefined && this.#modeOf(task, step) === 'hold') this.#pinOf(task)?.set(false);
   }
 
   taskEnded(task: TaskDef): void {

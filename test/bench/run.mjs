@@ -30,7 +30,7 @@ import { latenessChart } from './chart.mjs';
 import { HERE, MAIN, PYTHON, ROOT, cleanup, listenForNotify, median } from './lib.mjs';
 import * as work from './workloads.mjs';
 
-const WORKLOADS = ['logging', 'start', 'sleepers', 'drift', 'lateness', 'cpu', 'busy'];
+const WORKLOADS = ['logging', 'start', 'sleepers', 'drift', 'lateness', 'cpu', 'busy', 'wake'];
 /** The kinds compared; without a python3 that has uvloop, the expert's peer sits out (and the report says why). */
 const KINDS = work.KINDS.filter((kind) => kind !== 'expert' || PYTHON.expertProblem === undefined);
 const LABEL = { asyncdemo: 'asyncdemo', python: 'Python peer', expert: 'Python expert', node: 'bare node' };
@@ -205,6 +205,19 @@ const RUNNERS = {
     return { seconds: PLAN.idleSeconds, runs: PLAN.idleRuns, asyncdemo: median(r.asyncdemo), python: median(r.python), expert: median(r.expert), node: median(r.node) };
   },
 
+  /**
+   * The wake path alone: one task that sleeps 10 ms for ever and does nothing
+   * else (nothing logged at warn), asyncdemo against the bare Node loop with
+   * the same absolute deadlines and the Python peer, side by side.
+   */
+  async wake() {
+    progress(`wake CPU (sleep 10 ms, nothing else): ${PLAN.idleSeconds} s, ${PLAN.busyRuns} of each side by side`);
+    const r = await work.busyCpu(notify, { periodMs: 10, logging: false, seconds: PLAN.idleSeconds, runs: PLAN.busyRuns, kinds: KINDS });
+    progress(`wake CPU: ${KINDS.map((k) => `${k} ${r[k].map((x) => x.toFixed(3)).join(', ')} s`).join('; ')}`);
+    notify.forget();
+    return { seconds: PLAN.idleSeconds, runs: PLAN.busyRuns, ...Object.fromEntries(KINDS.map((k) => [k, median(r[k])])), all: r };
+  },
+
   async busy() {
     const out = { seconds: PLAN.idleSeconds, runs: PLAN.busyRuns };
     for (const [name, periodMs, logging] of [
@@ -256,6 +269,11 @@ function buildReport(r) {
     ]);
   busyRow('log10', 'logging a line and sleeping 10 ms, forever');
   busyRow('sleep1', 'sleeping 1 ms, forever');
+  row(`CPU of the wake path: user + system over ${r.wake?.seconds ?? PLAN.idleSeconds} s, one task sleeping 10 ms, forever, nothing logged`, 'wake', (w) => [
+    ...cells((k) => `${w[k].toFixed(3)} s`),
+    `≤ 1.10 × bare node (${(1.1 * w.node).toFixed(3)} s)`,
+    yes(w.asyncdemo <= 1.1 * w.node),
+  ]);
   row('start: exec to READY=1, default config (bare node: exec to exit of `node -e 0`)', 'start', (s) => [
     ...cells((k) => ms(s.readyMs[k])),
     `≤ 2 × bare node (${ms(2 * s.readyMs.node)})`,
