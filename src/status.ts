@@ -228,7 +228,12 @@ function processStartTicks(pid: number): string | null {
   }
 }
 
-/** `asyncdemo status` cannot tell: the file is there but cannot be read or is not a status file (exit 4, as LSB says for "unknown"). */
+/**
+ * `asyncdemo status` cannot tell: the file is there but cannot be read or is
+ * not a status file (exit 4, as LSB says for "unknown"). When reading failed,
+ * `cause` is why: an {@link UnsafeFileError}, a {@link FileTooBigError} or the
+ * open's own error, each with its code.
+ */
 export class StatusUnreadableError extends Error {
   override name = 'StatusUnreadableError';
   readonly code = 'STATUS_UNREADABLE';
@@ -277,10 +282,11 @@ export function readStatusFile(path: string, probes: LivenessProbes = systemProb
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (error instanceof UnsafeFileError) throw new StatusUnreadableError(`${path} is ${error.found}, not a status file asyncdemo wrote`);
-    if (error instanceof FileTooBigError) throw new StatusUnreadableError(`${path} is more than ${MAX_STATUS_BYTES} bytes: not a status file asyncdemo wrote`);
-    if (code === 'EACCES') throw new StatusUnreadableError(`cannot read ${path}: permission denied (asyncdemo writes it 0644; check the modes of the file and its directory)`);
-    throw new StatusUnreadableError(`cannot read ${path}: ${code ?? String(error)}`);
+    const cause = { cause: error };
+    if (error instanceof UnsafeFileError) throw new StatusUnreadableError(`${path} is ${error.found}, not a status file asyncdemo wrote`, cause);
+    if (error instanceof FileTooBigError) throw new StatusUnreadableError(`${path} is more than ${MAX_STATUS_BYTES} bytes: not a status file asyncdemo wrote`, cause);
+    if (code === 'EACCES') throw new StatusUnreadableError(`cannot read ${path}: permission denied (asyncdemo writes it 0644; check the modes of the file and its directory)`, cause);
+    throw new StatusUnreadableError(`cannot read ${path}: ${code ?? String(error)}`, cause);
   }
   let value: unknown;
   try {

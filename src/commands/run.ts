@@ -187,7 +187,7 @@ async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Sta
   } catch (error) {
     if (!(error instanceof SdNotifyMissingError)) throw error;
     // At once: systemd would otherwise wait TimeoutStartSec for a READY=1 that cannot come.
-    logger.fatal(error.message);
+    logger.fatal({ code: error.code }, error.message);
     await logging.close();
     return ExitCode.unavailable;
   }
@@ -202,7 +202,7 @@ async function openOutsideWorld({ env, time, stdoutIsTTY, notifierOptions }: Sta
     ledBackend = await openLedBackend(config.settings.led);
   } catch (error) {
     if (!(error instanceof GpioUnavailableError)) throw error;
-    logger.fatal(error.message);
+    logger.fatal({ code: error.code }, error.message);
     await logging.close();
     return ExitCode.failure;
   }

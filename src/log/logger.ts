@@ -92,7 +92,8 @@ export async function createLogging({ settings, env, stdoutIsTTY, consoleSink, t
   const log = pino({ level: rootLevel, base: { pid: process.pid } }, streams);
   attach(log);
 
-  if (fileProblem !== undefined) log.warn(fileProblem.message);
+  // `code` tells a reader of the JSON lines which failure this is; the journal and pretty lines show no fields.
+  if (fileProblem !== undefined) log.warn({ code: fileProblem.code }, fileProblem.message);
   logReports();
 
   /** Takes the files out of the logger: what is logged from now on goes to the console only. */

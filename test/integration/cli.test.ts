@@ -46,7 +46,7 @@ describe('asyncdemo run with a bad config', () => {
     assert.equal(daemon.lines.length, 1);
     const [line] = daemon.lines;
     assert.equal(line?.level, 60);
-    assert.match(line?.msg ?? '', /tasks\.operation\.steps\[2\]\.sleep: must not be negative/);
+    assert.deepEqual((line?.['problems'] as { path: string }[] | undefined)?.map((p) => p.path), ['tasks.operation.steps[1].spawn', 'tasks.operation.steps[2].sleep']);
     assert.match(line?.msg ?? '', new RegExp(`not starting: fix the config \\(asyncdemo check-config ${path}\\) and start again$`));
     assert.doesNotMatch(line?.msg ?? '', /\n\s+at /);
     assert.equal(daemon.stderr(), '');

@@ -174,9 +174,10 @@ describe('LED through onoff on a fake sysfs GPIO tree', { skip }, () => {
     const required = startWithFakeGpio(chips, ledConfig({ extra: HOLDER }));
     const { code, events } = await required.finish();
     assert.equal(code, 1);
-    const fatal = required.daemon.lines.find((l) => l.level === 60)?.msg ?? '';
-    assert.match(fatal, /no Raspberry Pi GPIO controller among the sysfs GPIO chips \(found: gpiochip0 some-other-soc\)/);
-    assert.match(fatal, /led\.sysfsBase/);
+    const fatal = required.daemon.lines.find((l) => l.level === 60);
+    assert.equal(fatal?.['code'], 'GPIO_UNAVAILABLE');
+    assert.match(fatal?.msg ?? '', /no Raspberry Pi GPIO controller among the sysfs GPIO chips \(found: gpiochip0 some-other-soc\)/);
+    assert.match(fatal?.msg ?? '', /led\.sysfsBase/);
     assert.equal(events.filter((e) => e.event === 'export').length, 0);
 
     const fallback = startWithFakeGpio(chips, ledConfig({ extra: HOLDER }).replace('required: true', 'required: false').replace('backend: sysfs', 'backend: auto'));

@@ -63,6 +63,7 @@ describe('failures', () => {
     ]);
     const failed = await daemon.waitFor((l) => l.task === 'bad' && l.level === 50);
     assert.equal(failed.step, 1);
+    assert.equal((failed['err'] as { code?: unknown } | undefined)?.code, 'TASK_FAILED');
     assert.equal(failed.msg, 'failed: sensor unplugged');
     const failedAt = daemon.lines.length;
     await daemon.waitFor((l) => l.msg === 'still fine' && daemon.lines.indexOf(l) > failedAt);
@@ -84,6 +85,7 @@ describe('failures', () => {
     assert.equal((await daemon.waitExit()).code, 0);
     const warnings = daemon.lines.filter((l) => l.level >= 40);
     assert.equal(warnings.length, 1, daemon.texts().join('\n'));
+    assert.equal(warnings[0]?.['code'], 'LOG_DIR_UNUSABLE');
     assert.match(warnings[0]?.msg ?? '', /^cannot write log files to \/etc\/hostname\/logs: ENOTDIR; logging to the console only\. Fix: /);
   });
 });
@@ -126,8 +128,8 @@ tasks:
     daemon.child.kill('SIGHUP');
     const refused = await daemon.waitFor((l) => l.msg.startsWith('reload refused'));
     assert.equal(refused.level, 50);
-    assert.ok(refused.msg.includes(path), refused.msg);
-    assert.ok(refused.msg.includes('tasks.timed.steps[1].sleep: must not be negative; got -3'), refused.msg);
+    assert.deepEqual((refused['problems'] as { path: string }[] | undefined)?.map((p) => p.path), ['tasks.timed.steps[1].sleep']);
+    assert.ok(refused.msg.includes(`${path}:10: tasks.timed.steps[1].sleep: must not be negative; got -3`), refused.msg);
     const at = daemon.lines.length;
     await daemon.waitFor((l) => l.msg === 'steady' && daemon.lines.indexOf(l) > at, 5000, 'steady after the refused reload');
     assert.equal(daemon.child.exitCode, null);

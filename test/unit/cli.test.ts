@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { parseCommandLine, type Request } from '../../src/cli.js';
 import { COMMANDS } from '../../src/commands/index.js';
 import { chooseConfig, runConfig } from '../../src/commands/where.js';
-import { UsageError } from '../../src/errors.js';
 import type { ServiceView } from '../../src/service-view.js';
 
 /** The request as names and values, to compare. */
@@ -36,7 +35,7 @@ describe('command line', () => {
 
   for (const argv of [[], ['frobnicate'], ['run', 'extra'], ['run', '--colour'], ['check-config', 'a', 'b'], ['run', '--json'], ['run', '--checkout'], ['check-config', '--checkout'], ['status', '--config', 'x']]) {
     it(`refuses ${JSON.stringify(argv)} as bad usage`, () => {
-      assert.throws(() => parseCommandLine(argv, COMMANDS), UsageError);
+      assert.throws(() => parseCommandLine(argv, COMMANDS), { code: 'USAGE' });
     });
   }
 
@@ -49,7 +48,7 @@ describe('command line', () => {
     [['frobnicate', '--help'], 'unknown command "frobnicate"; try asyncdemo --help'],
   ] as const) {
     it(`says what is wrong with ${JSON.stringify(argv)} in its own words`, () => {
-      assert.throws(() => parseCommandLine(argv, COMMANDS), (error: Error) => error instanceof UsageError && error.message === message);
+      assert.throws(() => parseCommandLine(argv, COMMANDS), { code: 'USAGE', message });
     });
   }
 

@@ -45,7 +45,7 @@ describe('config reading: only a regular UTF-8 file, bounded', () => {
   it('refuses a FIFO at once, though no writer ever comes', () => {
     const fifo = join(dir, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);
-    assert.throws(() => readConfigFile(fifo), (e: ConfigError) => /it is a FIFO/.test(e.issues[0]?.reason ?? ''));
+    assert.throws(() => readConfigFile(fifo), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && e.issues[0]?.path === '' && /^it is a FIFO/.test(e.issues[0].reason));
   });
 
   it('accepts a file of exactly the size limit, and refuses one byte more', () => {
@@ -85,7 +85,7 @@ describe('config parsing: bounded, and lines that exist', () => {
     const b = `b: [${Array(1000).fill('*a').join(',')}]`;
     assert.throws(
       () => parseConfigText(`${a}\n${b}\n`, 'x.yaml'),
-      (e: ConfigError) => e.issues[0]?.line === 2 && /expand the document past 1,000,000 nodes/.test(e.issues[0].reason),
+      (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && e.issues[0]?.line === 2 && /expand the document past 1,000,000 nodes/.test(e.issues[0].reason),
     );
     assert.doesNotThrow(() => parseConfigText(`${a}\nb: [${Array(998).fill('*a').join(',')}]\n`, 'x.yaml'));
   });
@@ -148,8 +148,10 @@ describe('settings: every value checked, every number bounded', () => {
   });
 
   it('refuses a log size that would never rotate or rotate on every line', () => {
-    assert.match(issues(`log: {file: {size: 0k}}\n${MINIMAL}`)[0]?.[1] ?? '', /from 1k to 1024g; got 0k/);
-    assert.match(issues(`log: {file: {size: 1025g}}\n${MINIMAL}`)[0]?.[1] ?? '', /got 1025g/);
+    const [tooSmall] = issues(`log: {file: {size: 0k}}\n${MINIMAL}`);
+    assert.equal(tooSmall?.[0], 'log.file.size');
+    assert.match(tooSmall?.[1] ?? '', /from 1k to 1024g; got 0k/);
+    assert.deepEqual(issues(`log: {file: {size: 1025g}}\n${MINIMAL}`).map(([path]) => path), ['log.file.size']);
     assert.equal(loadConfig({ file: file(`log: {file: {size: 1k}}\n${MINIMAL}`), env: {} }).settings.log.file.size, '1k');
   });
 
@@ -178,13 +180,19 @@ describe('settings: every value checked, every number bounded', () => {
   });
 
   it('refuses a repeating task whose sleeps add up to less than 1ms per round', () => {
-    assert.match(issues('tasks:\n  a: {autostart: true, repeat: 3, steps: [{sleep: 0}, {sleep: 0.0005}]}\n')[0]?.[1] ?? '', /must sleep at least 1ms per round in all.*add up to 0\.5ms$/);
+    const [tooBusy] = issues('tasks:\n  a: {autostart: true, repeat: 3, steps: [{sleep: 0}, {sleep: 0.0005}]}\n');
+    assert.equal(tooBusy?.[0], 'tasks.a.repeat');
+    assert.match(tooBusy?.[1] ?? '', /must sleep at least 1ms per round in all.*add up to 0\.5ms$/);
     assert.equal(loadConfig({ file: file('tasks:\n  a: {autostart: true, repeat: forever, steps: [{sleep: 0}, {sleep: 1ms}]}\n'), env: {} }).tasks.size, 1);
   });
 
   it('suggests the task a spawn misspells, and refuses a task name too long to log', () => {
     assert.match(issues('tasks:\n  worker: {steps: [{log: a}]}\n  a: {autostart: true, steps: [{spawn: wokrer}]}\n')[0]?.[1] ?? '', /^no task named "wokrer"; did you mean worker\?$/);
-    assert.match(issues(`tasks:\n  a${'b'.repeat(64)}: {autostart: true, steps: [{log: a}]}\n`)[0]?.[1] ?? '', /64 at most/);
+    assert.deepEqual(
+      issues(`tasks:\n  a${'b'.repeat(64)}: {autostart: true, steps: [{log: a}]}\n`).map(([path]) => path),
+      [`tasks.a${'b'.repeat(39)}…`],
+      'the name refused, shortened in the path',
+    );
   });
 
   it("logs a refused config's error with the file's own log settings, without reading the file again", () => {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { systemTime } from '../../src/time.js';
 import type { Settings } from '../../src/config/schema.js';
-import { GpioUnavailableError } from '../../src/errors.js';
 import { findHeaderChip, readGpioChips, sysfsNumber } from '../../src/led/chips.js';
 import { selectLedBackend } from '../../src/led/select.js';
 import { openSysfsBackend, type OnoffGpioClass } from '../../src/led/sysfs.js';
@@ -68,7 +67,7 @@ describe('GPIO chips', () => {
     const chip = { base: 512, ngpio: 58, label: 'pinctrl-bcm2711' };
     assert.equal(sysfsNumber(17, chip), 529);
     assert.equal(sysfsNumber(0, { ...chip, base: 0 }), 0);
-    assert.throws(() => sysfsNumber(58, chip), /BCM 58 is out of range for pinctrl-bcm2711 \(0 to 57\)/);
+    assert.throws(() => sysfsNumber(58, chip), { name: 'RangeError', message: 'BCM 58 is out of range for pinctrl-bcm2711 (0 to 57)' });
   });
 });
 
@@ -90,11 +89,11 @@ describe('sysfs backend (onoff injected)', () => {
   it('maps what goes wrong to a reason and a fix', () => {
     const error = (code: string): NodeJS.ErrnoException => Object.assign(new Error(code), { code });
     const open = (e: NodeJS.ErrnoException) => () => openSysfsBackend({ activeLow: false, base: null, root, loadGpio: () => fakeGpio([], e) }).open(17);
-    assert.throws(open(error('EACCES')), (e: unknown) => e instanceof GpioUnavailableError && /no permission to use GPIO 529 \(BCM 17\)\. Fix: add the service user to the gpio group/.test(e.message));
-    assert.throws(open(error('EBUSY')), /GPIO 529 \(BCM 17\) is in use by another driver or program\. Fix: pick another led\.pin/);
-    assert.throws(open(error('EINVAL')), /cannot export GPIO 529 \(BCM 17 on pinctrl-bcm2711\): EINVAL\. Fix: check led\.pin and led\.sysfsBase/);
-    assert.throws(() => openSysfsBackend({ activeLow: false, base: null, root: join(root, 'none'), loadGpio: () => fakeGpio([]) }), /no sysfs GPIO .*Fix: use led\.backend: chardev or auto/);
-    assert.throws(() => openSysfsBackend({ activeLow: false, base: null, root, loadGpio: () => undefined }), /the onoff module is not installed .*Fix: sudo apt install build-essential, then npm rebuild epoll onoff/);
+    assert.throws(open(error('EACCES')), { code: 'GPIO_UNAVAILABLE', reason: 'no permission to use GPIO 529 (BCM 17)', fix: /^add the service user to the gpio group/ });
+    assert.throws(open(error('EBUSY')), { code: 'GPIO_UNAVAILABLE', reason: 'GPIO 529 (BCM 17) is in use by another driver or program', fix: /^pick another led\.pin/ });
+    assert.throws(open(error('EINVAL')), { code: 'GPIO_UNAVAILABLE', reason: 'cannot export GPIO 529 (BCM 17 on pinctrl-bcm2711): EINVAL', fix: /^check led\.pin and led\.sysfsBase/ });
+    assert.throws(() => openSysfsBackend({ activeLow: false, base: null, root: join(root, 'none'), loadGpio: () => fakeGpio([]) }), { code: 'GPIO_UNAVAILABLE', reason: /^no sysfs GPIO /, fix: 'use led.backend: chardev or auto' });
+    assert.throws(() => openSysfsBackend({ activeLow: false, base: null, root, loadGpio: () => undefined }), { code: 'GPIO_UNAVAILABLE', reason: /^the onoff module is not installed /, fix: /^sudo apt install build-essential, then npm rebuild epoll onoff/ });
   });
 
   it('led.sysfsBase replaces the detection', () => {
@@ -127,7 +126,7 @@ describe('choosing the LED backend', () => {
   });
 
   it('led.required makes it an error with the same reasons', () => {
-    assert.throws(() => selectLedBackend({ ...LED, required: true }, nowhere), (e: unknown) => e instanceof GpioUnavailableError && /led\.required is true: no sysfs GPIO/.test(e.message));
+    assert.throws(() => selectLedBackend({ ...LED, required: true }, nowhere), { code: 'GPIO_UNAVAILABLE', reason: /led\.required is true: no sysfs GPIO/ });
   });
 
   it('auto picks sysfs where it works, and says which chip and number', () => {

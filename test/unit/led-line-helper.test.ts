@@ -88,7 +88,7 @@ describe('choosing the character device', () => {
       { device: join(dev, 'gpiochip4'), name: 'gpiochip4', label: 'pinctrl-rp1', lines: 54 },
     ]);
     assert.deepEqual({ chip: backend.chip, label: backend.label }, { chip: 'gpiochip4', label: 'pinctrl-rp1' });
-    assert.throws(() => backend.open(54), /BCM 54 is out of range for gpiochip4 \[pinctrl-rp1\] \(0 to 53\)/);
+    assert.throws(() => backend.open(54), { code: 'GPIO_UNAVAILABLE', reason: 'BCM 54 is out of range for gpiochip4 [pinctrl-rp1] (0 to 53)', fix: 'check led.pin' });
   });
 
   it('chips it may not open: the reason is the permission, with the owner and mode, and the fix is the udev rule (not "set led.chip")', () => {
@@ -101,17 +101,21 @@ describe('choosing the character device', () => {
       }
       return undefined;
     })();
-    assert.ok(error instanceof GpioUnavailableError);
+    assert.ok(error instanceof GpioUnavailableError && error.code === 'GPIO_UNAVAILABLE');
     assert.match(error.message, new RegExp(`^no permission to open ${join(dev, 'gpiochip0')} \\(owner [^:]+:[^,]+, mode 0600\\)\\. Fix: give the GPIO devices to the gpio group with the udev rule Raspberry Pi OS has: echo 'SUBSYSTEM=="gpio", KERNEL=="gpiochip\\*", GROUP="gpio", MODE="0660"' \\| sudo tee /etc/udev/rules\\.d/60-gpio\\.rules`));
     assert.doesNotMatch(error.message, /found: none|led\.chip/);
   });
 
   it('no python3: says so, with the fix', () => {
-    assert.throws(() => open(devDir(), undefined), /^GpioUnavailableError: python3 does not run .*Fix: sudo apt install python3$/);
+    assert.throws(() => open(devDir(), undefined), { code: 'GPIO_UNAVAILABLE', reason: /^python3 does not run /, fix: 'sudo apt install python3' });
   });
 
   it('led.chip names a chip that is not there: the chips that are', () => {
     const dev = devDir();
-    assert.throws(() => open(dev, [{ device: join(dev, 'gpiochip0'), name: 'gpiochip0', label: 'x', lines: 8 }], 'gpiochip9'), new RegExp(`no GPIO character device ${join(dev, 'gpiochip9')}\\. Fix: check led\\.chip; the chips are ${join(dev, 'gpiochip0')}`));
+    assert.throws(() => open(dev, [{ device: join(dev, 'gpiochip0'), name: 'gpiochip0', label: 'x', lines: 8 }], 'gpiochip9'), {
+      code: 'GPIO_UNAVAILABLE',
+      reason: `no GPIO character device ${join(dev, 'gpiochip9')}`,
+      fix: `check led.chip; the chips are ${join(dev, 'gpiochip0')}`,
+    });
   });
 });

@@ -110,16 +110,17 @@ describe('step LEDs (simulated)', () => {
   });
 
   it('reports a pin that cannot be opened once, and the task runs on', () => {
-    const errors: string[] = [];
+    const denied = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    const errors: [number, Error][] = [];
     const failing: LedBackend = {
       name: 'sysfs',
       open() {
-        throw new Error('EACCES');
+        throw denied;
       },
     };
-    const leds = new StepLeds(failing, settings, (error, pin) => errors.push(`${pin} ${error.message}`), systemTime);
+    const leds = new StepLeds(failing, settings, (error, pin) => errors.push([pin, error]), systemTime);
     walk(leds, 't: {autostart: true, steps: [{log: a}, {log: b}, {log: c}]}');
-    assert.deepEqual(errors, ['17 EACCES']);
+    assert.deepEqual(errors.map(([pin, error]) => [pin, error === denied]), [[17, true]], 'once, for its pin, with the error the open threw');
   });
 
   it('a reload that changes the pin releases the old one; running tasks use the new one', async () => {

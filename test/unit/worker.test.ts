@@ -148,6 +148,7 @@ describe('worker', () => {
     const last = sink.records.at(-1);
     assert.equal(last?.step, 1);
     assert.equal(last?.level, 50);
+    assert.equal((last?.['err'] as { code?: unknown } | undefined)?.code, 'TASK_FAILED');
     assert.match(last?.msg ?? '', /failed: the sensor is gone/);
     assert.ok(!sink.lines().some((l) => l.includes('never')));
   });
