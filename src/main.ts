@@ -3,10 +3,11 @@
  * the config, logger, clock, LED and notifier, passes them in, and is the only
  * place that exits the process.
  */
-import { accessSync, constants, existsSync, fstatSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, fstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { buildInfo } from './build-info.js';
 import { HELP, describeValidConfig, parseCommandLine, printConfig, resolveConfigPath, settingRows, sourceText, writeOut, type Command } from './cli.js';
 import { createSystemClock } from './clock.js';
 import { inspectCodeCache } from './code-cache.js';
@@ -49,7 +50,7 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
     case 'help':
       return output(HELP);
     case 'version':
-      return output(`asyncdemo ${version()} (Node.js ${process.version})\n`);
+      return output(`asyncdemo ${buildInfo.version} (commit ${buildInfo.commit}, Node.js ${process.version})\n`);
     case 'check-config': {
       const { file } = resolveConfigPath(command.config, env, shippedConfig);
       const config = loadOrReport(file, env);
@@ -358,11 +359,6 @@ function writable(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 main(process.argv.slice(2), process.env).then(

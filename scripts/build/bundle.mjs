@@ -7,10 +7,18 @@
 // and a CommonJS script can start from a V8 code cache (scripts/build/main.cjs,
 // which becomes dist/main.js, the entry point).
 import { build } from 'esbuild';
-import { copyFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildVersion } from './version.mjs';
 
 const dateFns = fileURLToPath(new URL('./date-fns-functions.cjs', import.meta.url));
+// The version and commit this build carries (src/build-info.ts; `asyncdemo --version`, `asyncdemo status`).
+const { version, commit } = buildVersion();
+// Where the start-up code cache is kept: fixed by the Debian package's build
+// (scripts/package/, /var/cache/asyncdemo, remade there by a dpkg trigger
+// when Node.js changes), else next to the bundle (dist/app.cache) or in
+// Node's own default (see main.cjs).
+const codeCacheDir = process.env.ASYNCDEMO_CODE_CACHE_DIR ?? '';
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -22,7 +30,12 @@ await build({
   // date-fns-functions.cjs says why these three date-fns modules stay out.
   external: ['sd-notify', 'onoff', 'date-fns/format', 'date-fns/parse', 'date-fns/isValid'],
   // The sources are ES modules and use import.meta.url, which CommonJS has not.
-  define: { 'import.meta.url': '__asyncdemoUrl' },
+  define: {
+    'import.meta.url': '__asyncdemoUrl',
+    ASYNCDEMO_BUILD_VERSION: JSON.stringify(version),
+    ASYNCDEMO_BUILD_COMMIT: JSON.stringify(commit),
+    ASYNCDEMO_BUILD_CODE_CACHE_DIR: JSON.stringify(codeCacheDir),
+  },
   banner: { js: "const __asyncdemoUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: 'linked',
   logLevel: 'warning',
@@ -38,5 +51,8 @@ await build({
 
 // dist/ is CommonJS whatever the package says.
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
-copyFileSync(fileURLToPath(new URL('./main.cjs', import.meta.url)), 'dist/main.js');
+writeFileSync(
+  'dist/main.js',
+  readFileSync(fileURLToPath(new URL('./main.cjs', import.meta.url)), 'utf8').replace(/^const CODE_CACHE_DIR = undefined;.*$/m, `const CODE_CACHE_DIR = ${codeCacheDir === '' ? 'undefined' : JSON.stringify(codeCacheDir)};`),
+);
 chmodSync('dist/main.js', 0o755);
