@@ -102,6 +102,8 @@ function statusPublisher(env: Env, started: Config, leds: StepLeds, logger: Logg
   const publisher = createStatusPublisher({
     dir,
     pid: process.pid,
+    version: buildInfo.version,
+    commit: buildInfo.commit,
     startedAt: Date.now(),
     startedMonotonicMs: Number(process.hrtime.bigint() / 1_000_000n),
     now: Date.now,

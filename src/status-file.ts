@@ -44,6 +44,9 @@ export interface PublishedSetting {
 export interface PublishedStatus {
   readonly format: number;
   readonly pid: number;
+  /** The running build (src/build-info.ts); absent in files of builds before it. */
+  readonly version?: string;
+  readonly commit?: string;
   readonly state: 'running' | 'reloading' | 'stopping';
   readonly startedAt: number;
   /** CLOCK_MONOTONIC at the start, in ms: the uptime holds when the wall clock jumps (a Pi without RTC meeting NTP). */
@@ -80,6 +83,9 @@ export interface StatusUpdate {
 export interface StatusPublisherOptions {
   readonly dir: string;
   readonly pid: number;
+  /** The running build's version and commit: which build runs, after an upgrade. */
+  readonly version: string;
+  readonly commit: string;
   readonly startedAt: number;
   readonly startedMonotonicMs: number;
   readonly now: () => number;
@@ -102,6 +108,8 @@ export function createStatusPublisher(options: StatusPublisherOptions): StatusPu
       const status: PublishedStatus = {
         format: FORMAT,
         pid: options.pid,
+        version: options.version,
+        commit: options.commit,
         state: update.state,
         startedAt: options.startedAt,
         startedMonotonicMs: options.startedMonotonicMs,
@@ -199,6 +207,7 @@ export function formatStatusFile(status: PublishedStatus, nowMonotonicMs: number
     lines.push(`${`${name}:`.padEnd(13)}${value}`);
   };
   field('asyncdemo', `${status.state} (pid ${status.pid}), up ${duration(nowMonotonicMs - status.startedMonotonicMs)}, since ${iso(status.startedAt)}`);
+  if (status.version !== undefined) field('version', `${status.version} (commit ${status.commit ?? 'unknown'})`);
   field('config', `${status.configFile}, loaded ${iso(status.configLoadedAt)} (sha256 ${status.configSha256.slice(0, 12)}…)`);
   const reload = status.lastReload;
   field('last reload', reload === null ? 'none since the start' : `${reload.result} at ${iso(reload.at)}: ${reload.reason.replaceAll(/\s*\n\s*/g, '; ')}`);

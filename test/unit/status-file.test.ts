@@ -35,7 +35,7 @@ const UPDATE: StatusUpdate = {
 };
 
 function publisher(dir: string, reports: string[] = []) {
-  return createStatusPublisher({ dir, pid: process.pid, startedAt: Date.UTC(2026, 10, 26, 8, 0, 0), startedMonotonicMs: 1_000, now: () => Date.UTC(2026, 10, 26, 9, 6, 0), report: (_level, message) => reports.push(message) });
+  return createStatusPublisher({ dir, pid: process.pid, version: '0.1.0+412.g47e54f4', commit: '47e54f4bdd4ee09a26f1d62d7528b9e1d78add69', startedAt: Date.UTC(2026, 10, 26, 8, 0, 0), startedMonotonicMs: 1_000, now: () => Date.UTC(2026, 10, 26, 9, 6, 0), report: (_level, message) => reports.push(message) });
 }
 
 describe('status file', () => {
@@ -132,11 +132,12 @@ describe('status file', () => {
     );
   });
 
-  it('the text names state, pid, uptime by the monotonic clock, config, last reload and its reason, tasks at their steps, log directory, LED and each setting with its source', () => {
+  it('the text names state, pid, uptime by the monotonic clock, the version and commit, config, last reload and its reason, tasks at their steps, log directory, LED and each setting with its source', () => {
     const dir = tempDir();
     publisher(dir).publish(UPDATE);
     const text = formatStatusFile(readStatusFile(join(dir, STATUS_FILE_NAME), () => true), 1_000 + 3_723_000);
     assert.match(text, new RegExp(`^asyncdemo: +running \\(pid ${process.pid}\\), up 1h 2m 3s, since 2026-11-26T08:00:00.000Z$`, 'm'));
+    assert.match(text, /^version: +0\.1\.0\+412\.g47e54f4 \(commit 47e54f4bdd4ee09a26f1d62d7528b9e1d78add69\)$/m);
     assert.match(text, /^config: +\/etc\/asyncdemo\/config\.yaml, loaded 2026-11-26T09:00:00\.000Z \(sha256 a{12}…\)$/m);
     assert.match(text, /^last reload: +refused at 2026-11-26T09:05:00\.000Z: .*not a duration$/m);
     assert.match(text, /^ {2}operation\[5\] sleep 3s$/m);
