@@ -27,15 +27,16 @@ import { readServiceView, serviceDirectory, type ServiceView } from './service-v
 import { listenToProcess } from './signals.js';
 import { createStatusPublisher, formatStatusFile, readStatusFile, SERVICE_STATUS_FILE, STATUS_FILE_NAME, StatusUnavailableError, type PublishedSetting, type PublishedStatus } from './status-file.js';
 import type { Notifier } from './systemd/notifier.js';
-import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix, type SdNotifierOptions } from './systemd/sd-notify.js';
+import { childEnv, createSdNotifier, loadSdNotify, sdNotifyFix, sdNotifyPackageFix, type SdNotifierOptions } from './systemd/sd-notify.js';
 import { nodeTimers, type Timers } from './timers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shippedConfig = join(packageRoot, 'config', 'default.yaml');
-// A checkout has its dev dependencies installed; an installed copy (scripts/install.sh: npm ci --omit=dev) has not.
-const bindingFix = sdNotifyFix(packageRoot, existsSync(join(packageRoot, 'node_modules', 'typescript')));
+// The Debian package is repaired by apt; a checkout (its dev dependencies installed) or another copy by npm.
+const bindingFix =
+  buildInfo.debianPackage === undefined ? sdNotifyFix(packageRoot, existsSync(join(packageRoot, 'node_modules', 'typescript'))) : sdNotifyPackageFix(packageRoot, buildInfo.debianPackage);
 
 async function main(argv: readonly string[], env: Env): Promise<number> {
   let command: Command;
