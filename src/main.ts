@@ -71,8 +71,8 @@ async function main(argv: readonly string[], env: Env): Promise<number> {
       const report = formatReport(
         runDoctor({
           nodeVersion: process.version,
-          codeCache: () => inspectCodeCache(join(packageRoot, 'dist'), env),
-          remakeCodeCache: `${writable(join(packageRoot, 'dist')) ? '' : 'sudo '}${process.execPath} ${join(packageRoot, 'scripts', 'build', 'code-cache.mjs')} ${join(packageRoot, 'dist')}`,
+          codeCache: () => inspectCodeCache(join(packageRoot, 'dist'), env, undefined, buildInfo.codeCacheDir),
+          remakeCodeCache: `${writable(buildInfo.codeCacheDir ?? join(packageRoot, 'dist')) ? '' : 'sudo '}${process.execPath} ${join(packageRoot, 'scripts', 'build', 'code-cache.mjs')} ${join(packageRoot, 'dist')}`,
           configFile: view.file,
           loadConfig: () => loadConfig({ file: view.file, env: view.env }),
           loadSdNotify,
