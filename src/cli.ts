@@ -29,7 +29,7 @@ Usage:
   asyncdemo --help | --version
 
 The config file is --config FILE, else $ASYNCDEMO_CONFIG, else the shipped config/default.yaml.
-Where scripts/install.sh installed the service, print-config and doctor describe the service:
+Where the asyncdemo package installed the service, print-config and doctor describe the service:
 its config file, its unit's Environment= and its log directory. --checkout (or --config with
 another file) describes this checkout with this shell's environment instead.
 Signals: SIGTERM or SIGINT stop (exit 0), SIGHUP reloads the config.

@@ -19,10 +19,12 @@ const { version, commit } = buildVersion();
 // when Node.js changes), else next to the bundle (dist/app.cache) or in
 // Node's own default (see main.cjs).
 const codeCacheDir = process.env.ASYNCDEMO_CODE_CACHE_DIR ?? '';
+// Where the bundle goes: dist/, or another directory (the package's build stages its own).
+const out = process.env.ASYNCDEMO_DIST ?? 'dist';
 
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/app.js',
+  outfile: `${out}/app.js`,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -35,6 +37,8 @@ await build({
     ASYNCDEMO_BUILD_VERSION: JSON.stringify(version),
     ASYNCDEMO_BUILD_COMMIT: JSON.stringify(commit),
     ASYNCDEMO_BUILD_CODE_CACHE_DIR: JSON.stringify(codeCacheDir),
+    // The Debian package's name when scripts/package/ builds for it: a missing binding's fix is then apt's.
+    ASYNCDEMO_BUILD_DEBIAN_PACKAGE: JSON.stringify(process.env.ASYNCDEMO_DEBIAN_PACKAGE ?? ''),
   },
   banner: { js: "const __asyncdemoUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: 'linked',
@@ -50,9 +54,9 @@ await build({
 });
 
 // dist/ is CommonJS whatever the package says.
-writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+writeFileSync(`${out}/package.json`, '{ "type": "commonjs" }\n');
 writeFileSync(
-  'dist/main.js',
+  `${out}/main.js`,
   readFileSync(fileURLToPath(new URL('./main.cjs', import.meta.url)), 'utf8').replace(/^const CODE_CACHE_DIR = undefined;.*$/m, `const CODE_CACHE_DIR = ${codeCacheDir === '' ? 'undefined' : JSON.stringify(codeCacheDir)};`),
 );
-chmodSync('dist/main.js', 0o755);
+chmodSync(`${out}/main.js`, 0o755);
