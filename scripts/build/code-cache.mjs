@@ -8,14 +8,20 @@
 // it). Run by `npm run build`, and by the package's maintainer scripts with
 // the Node that runs the service (a cache only fits the Node that made it).
 //
-//   node scripts/build/code-cache.mjs [DIST]
+//   node scripts/build/code-cache.mjs [DIST] [--user NAME]
+//
+// --user: where the build fixed the directory, on Node 22.1 and later, the
+// cache is made for that user too (the service's): Node keeps one per user.
 import { execFileSync } from 'node:child_process';
 import nodeModule from 'node:module';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const dist = resolve(process.argv[2] ?? 'dist');
+const args = process.argv.slice(2);
+const userAt = args.indexOf('--user');
+const user = userAt >= 0 ? args.splice(userAt, 2)[1] : undefined;
+const dist = resolve(args[0] ?? 'dist');
 // The directory the build fixed (bundle.mjs writes it into main.js), if any.
 const fixedDir = /^const CODE_CACHE_DIR = "(.*)";$/m.exec(readFileSync(join(dist, 'main.js'), 'utf8'))?.[1];
 const nodeKeepsItsOwn = typeof nodeModule.enableCompileCache === 'function';
@@ -52,6 +58,7 @@ tasks:
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ASYNCDEMO_WRITE_CODE_CACHE: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  if (fixedDir !== undefined && nodeKeepsItsOwn && user !== undefined) copyForUser(fixedDir, user);
   if (fixedDir !== undefined) readableByAll(fixedDir);
   if (nodeKeepsItsOwn) {
     console.log(`code cache: Node ${process.version}'s compile cache in ${fixedDir} (${Math.round(sizeOf(fixedDir) / 1024)} KiB)`);
@@ -62,6 +69,19 @@ tasks:
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Node names its compile cache's subdirectory after the version, the flags and
+ * the uid (v22.23.5-x64-9ac5647c-0 for root): the same entries, copied under
+ * `user`'s uid, are the service's. (Where the name has no uid, all share one.)
+ */
+function copyForUser(dir, name) {
+  const uid = execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim();
+  const own = `-${process.getuid()}`;
+  for (const sub of readdirSync(dir).filter((n) => n.endsWith(own))) {
+    cpSync(join(dir, sub), join(dir, `${sub.slice(0, -own.length)}-${uid}`), { recursive: true });
+  }
 }
 
 /** The service (its own user) and users running `asyncdemo` read the cache root made (Node writes its files 0600). */

@@ -25,8 +25,10 @@ const CODE_CACHE_DIR = undefined;
 
 const filename = join(__dirname, 'app.js');
 if (typeof Module.enableCompileCache === 'function') {
-  // A directory this process cannot write is still read (the service and users read root's cache).
-  Module.enableCompileCache(CODE_CACHE_DIR || process.env.CACHE_DIRECTORY || undefined);
+  const cache = Module.enableCompileCache(CODE_CACHE_DIR || process.env.CACHE_DIRECTORY || undefined);
+  // Node keeps its compile cache per user (a subdirectory named with the uid): the package's holds
+  // root's and the service user's, read-only. Anyone else gets one of their own in Node's default place.
+  if (CODE_CACHE_DIR && cache && cache.status === Module.constants.compileCacheStatus.FAILED) Module.enableCompileCache();
   require(filename);
 } else {
   const { readFileSync, writeFileSync } = require('node:fs');
