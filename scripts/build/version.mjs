@@ -21,6 +21,8 @@ function git(args, repo) {
 
 /** { version, commit } of the checkout at `repo`; `now` names the time of a dirty build. */
 export function buildVersion(repo = REPO, now = new Date()) {
+  // Set by scripts/package/build.sh, which works the version out once: the package and its bundle say the same.
+  if (process.env.ASYNCDEMO_VERSION && process.env.ASYNCDEMO_COMMIT) return { version: process.env.ASYNCDEMO_VERSION, commit: process.env.ASYNCDEMO_COMMIT };
   const base = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
   let commit;
   let count;

@@ -62,7 +62,10 @@ declare -A RUN=([amd64]=qemu-x86_64-static [arm64]=qemu-aarch64-static [armhf]=q
 RUN[$HOST_ARCH]=
 declare -A FILE_SAYS=([amd64]='x86-64' [arm64]='ARM aarch64' [armhf]='ARM, EABI5')
 
-version=$(node "$repo/scripts/build/version.mjs")
+# Worked out once, for the package and for its bundle (a dirty tree's version carries the time).
+info=$(node "$repo/scripts/build/version.mjs" --json)
+version=$(node -p 'JSON.parse(process.argv[1]).version' "$info")
+export ASYNCDEMO_VERSION=$version ASYNCDEMO_COMMIT=$(node -p 'JSON.parse(process.argv[1]).commit' "$info")
 say "asyncdemo $version for $arches"
 work=$(mktemp -d /tmp/asyncdemo-package.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -109,7 +112,7 @@ gzip -9n <"$repo/README.md" >"$common/usr/share/doc/asyncdemo/README.md.gz"
 gzip -9n <"$debian/asyncdemo.1" >"$common/usr/share/man/man1/asyncdemo.1.gz"
 cp "$debian/lintian-overrides" "$common/usr/share/lintian/overrides/asyncdemo"
 # A native package's changelog: this build, with the commit it was made from.
-commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)
+commit=$ASYNCDEMO_COMMIT
 date=$(git -C "$repo" log -1 --format=%cD 2>/dev/null || date -R)
 maintainer="asyncdemo maintainers <asyncdemo@users.noreply.github.com>"
 printf 'asyncdemo (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- %s  %s\n' "$version" "$commit" "$maintainer" "$date" | gzip -9n >"$common/usr/share/doc/asyncdemo/changelog.gz"
