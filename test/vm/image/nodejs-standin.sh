@@ -15,10 +15,12 @@ mkdir -p "$work/root/DEBIAN" "$work/root/usr/bin"
 cp "$node" "$work/root/usr/bin/node"
 chmod 0755 "$work/root/usr/bin/node"
 arch=$(dpkg --print-architecture)
+# Multi-Arch: allowed, as Debian's nodejs: node-acorn, node-corepack and the like depend on nodejs:any.
 cat >"$work/root/DEBIAN/control" <<CONTROL
 Package: nodejs
 Version: $version
 Architecture: $arch
+Multi-Arch: allowed
 Maintainer: asyncdemo tests <asyncdemo@users.noreply.github.com>
 Depends: libc6, libstdc++6, libgcc-s1
 Provides: nodejs-abi-$("$node" -p process.versions.modules)
