@@ -30,6 +30,9 @@ while [ $# -gt 0 ]; do
     *) echo "package: unknown option $1" >&2; exit 64 ;;
   esac
 done
+# Run through npm (npm run package), npm's settings arrive as npm_config_*; node-gyp
+# would take npm's nodedir (this machine's Node.js headers) over --nodedir.
+for var in $(compgen -e | grep -i '^npm_config_' || true); do unset "$var"; done
 say() { printf 'package: %s\n' "$*"; }
 die() { printf 'package: %s\n' "$*" >&2; exit 1; }
 
