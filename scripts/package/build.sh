@@ -89,7 +89,8 @@ cp -r "$repo/config" "$app/"
 for m in sd-notify bindings file-uri-to-path onoff epoll lodash.debounce; do
   [ -d "$repo/node_modules/$m" ] || die "node_modules/$m is missing: run npm ci first"
   mkdir -p "$app/node_modules/$m"
-  (cd "$repo/node_modules/$m" && find . -maxdepth 1 -type f \( -name '*.js' -o -name package.json -o -name 'LICENSE*' \) -exec cp {} "$app/node_modules/$m/" \;)
+  # Their licenses are in /usr/share/doc/asyncdemo/copyright, as Debian wants them.
+  (cd "$repo/node_modules/$m" && find . -maxdepth 1 -type f \( -name '*.js' -o -name package.json \) -exec cp {} "$app/node_modules/$m/" \;)
 done
 # date-fns's format, parse and isValid, which the bundle leaves out (see
 # scripts/build/date-fns-functions.cjs), each bundled alone: 3 small files
@@ -102,7 +103,6 @@ for (const name of ['format', 'parse', 'isValid']) {
   await build({ entryPoints: [require.resolve('date-fns/' + name)], outfile: process.argv[1] + '/' + name + '.js', bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
 }" "$app/node_modules/date-fns")
 node -e "const p=require(process.argv[1]); require('fs').writeFileSync(process.argv[2], JSON.stringify({name: 'date-fns', version: p.version, license: p.license, description: 'format, parse and isValid of date-fns, each bundled alone for asyncdemo'}, null, 2) + '\n')" "$repo/node_modules/date-fns/package.json" "$app/node_modules/date-fns/package.json"
-cp "$repo/node_modules/date-fns/LICENSE"* "$app/node_modules/date-fns/" 2>/dev/null || true
 
 mkdir -p "$common/usr/bin" "$common/lib/systemd/system" "$common/usr/lib/sysusers.d" "$common/etc/asyncdemo" \
   "$common/usr/share/doc/asyncdemo" "$common/usr/share/man/man1" "$common/usr/share/lintian/overrides"
@@ -138,13 +138,14 @@ build_natives() { # ARCH STAGE_APP
       local module=${m%%:*} name=${m##*:}
       rm -rf "$src/node_modules/$module/build"
       (cd "$src/node_modules/$module" &&
-        CC=${prefix}gcc CXX=${prefix}g++ LINK=${prefix}g++ AR=${prefix}ar \
+        CC=${prefix}gcc CXX=${prefix}g++ LINK=${prefix}g++ AR=${prefix}ar LDFLAGS='-Wl,-z,relro -Wl,-z,now' \
         PKG_CONFIG_PATH=/usr/lib/$triplet/pkgconfig PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig \
         node "$NODE_GYP" rebuild --arch="${GYP_ARCH[$arch]}" --nodedir="$headers" >"$work/gyp-$arch-$major-$module.log" 2>&1) \
         || { tail -n 20 "$work/gyp-$arch-$major-$module.log" >&2; die "$module did not build for $arch, Node.js $major"; }
       local target=$dest/node_modules/$module/lib/binding/node-v$abi-linux-${GYP_ARCH[$arch]}
       mkdir -p "$target"
-      ${prefix}strip --strip-unneeded -o "$target/$name.node" "$src/node_modules/$module/build/Release/$name.node"
+      # As dh_strip does: no symbols but the dynamic ones, no .comment or .note.
+      ${prefix}strip --strip-unneeded --remove-section=.comment --remove-section=.note -o "$target/$name.node" "$src/node_modules/$module/build/Release/$name.node"
       chmod 0644 "$target/$name.node"
       file -b "$target/$name.node" | grep -q "${FILE_SAYS[$arch]}" || die "$target/$name.node is not a ${FILE_SAYS[$arch]} object: $(file -b "$target/$name.node")"
     done
