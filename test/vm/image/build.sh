@@ -34,8 +34,9 @@ packages=(
   systemd-sysv udev kmod initramfs-tools dbus sudo passwd procps util-linux e2fsprogs
   python3 gpiod
   # The fleet test (test/fleet/) reaches guests over ssh, as Ansible reaches Pis;
-  # sshd is disabled here and started only by that test's phase.
-  openssh-server openssh-sftp-server iproute2
+  # sshd is disabled here and started only by that test's phase. python3-apt:
+  # Ansible's apt module (Raspberry Pi OS has it).
+  openssh-server openssh-sftp-server iproute2 python3-apt
 )
 case "$suite" in
   # trixie: Debian's own Node.js 20.
