@@ -90,7 +90,7 @@ export function sdNotifyPackageFix(appDir: string, packageName: string, abi: str
     // None at all: the package's files are damaged; reinstalling brings them back.
   }
   if (built.length > 0 && !built.includes(abi)) {
-    return `the ${packageName} package has the binding for Node.js module ABIs ${built.sort().join(', ')}, not for this Node.js ${process.version} (ABI ${abi}): install a Node.js it was built for, or a ${packageName} package built for this one`;
+    return `the ${packageName} package has the binding for Node.js module ABIs ${built.sort().join(', ')}, not for this Node.js ${process.version} (ABI ${abi}): install a Node.js it was built for, or a build of the package for this one`;
   }
   return `sudo apt install --reinstall ${packageName}`;
 }
