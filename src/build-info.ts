@@ -1,12 +1,27 @@
 /**
- * The version and commit this build was made from: scripts/build/bundle.mjs
- * puts them in (esbuild's `define`); a run from sources without a bundle
- * (the unit tests) has neither.
+ * Which build this is, set by the bundle (scripts/build/bundle.mjs, through
+ * esbuild's `define`, from package.json and git: scripts/build/version.mjs).
+ * Where the sources run unbundled (the tests' tsc build) they are unknown.
  */
-declare const __ASYNCDEMO_VERSION__: string | undefined;
-declare const __ASYNCDEMO_COMMIT__: string | undefined;
+declare const ASYNCDEMO_BUILD_VERSION: string | undefined;
+declare const ASYNCDEMO_BUILD_COMMIT: string | undefined;
+declare const ASYNCDEMO_BUILD_CODE_CACHE_DIR: string | undefined;
+declare const ASYNCDEMO_BUILD_DEBIAN_PACKAGE: string | undefined;
 
-export const BUILD: { readonly version: string | undefined; readonly commit: string | undefined } = {
-  version: typeof __ASYNCDEMO_VERSION__ === 'string' ? __ASYNCDEMO_VERSION__ : undefined,
-  commit: typeof __ASYNCDEMO_COMMIT__ === 'string' ? __ASYNCDEMO_COMMIT__ : undefined,
+export interface BuildInfo {
+  /** 0.1.0+412.g47e54f4: package.json's version, the commit count and short hash (and .dirtyTIME for uncommitted changes). */
+  readonly version: string;
+  /** The full commit hash, or "unknown". */
+  readonly commit: string;
+  /** Where the start-up code cache lives when the build fixed it (the Debian package: /var/cache/asyncdemo); undefined: next to the bundle, or Node's own default. */
+  readonly codeCacheDir: string | undefined;
+  /** The Debian package this build was made for (scripts/package/), whose tools install and repair it; undefined: a checkout. */
+  readonly debianPackage: string | undefined;
+}
+
+export const buildInfo: BuildInfo = {
+  version: typeof ASYNCDEMO_BUILD_VERSION === 'string' ? ASYNCDEMO_BUILD_VERSION : 'unknown',
+  commit: typeof ASYNCDEMO_BUILD_COMMIT === 'string' ? ASYNCDEMO_BUILD_COMMIT : 'unknown',
+  codeCacheDir: typeof ASYNCDEMO_BUILD_CODE_CACHE_DIR === 'string' && ASYNCDEMO_BUILD_CODE_CACHE_DIR !== '' ? ASYNCDEMO_BUILD_CODE_CACHE_DIR : undefined,
+  debianPackage: typeof ASYNCDEMO_BUILD_DEBIAN_PACKAGE === 'string' && ASYNCDEMO_BUILD_DEBIAN_PACKAGE !== '' ? ASYNCDEMO_BUILD_DEBIAN_PACKAGE : undefined,
 };

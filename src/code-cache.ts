@@ -34,12 +34,13 @@ process.stdout.write(script.cachedDataRejected ? 'rejected' : 'accepted');`;
  * Tells whether the bundle in `distDir` starts from a cache this Node accepts.
  * Costs a process and a compile of the bundle: for `doctor`, not the daemon.
  */
-export function inspectCodeCache(distDir: string, env: Readonly<Record<string, string | undefined>>, hasCompileCache = nodeHasCompileCache()): CodeCacheState {
+export function inspectCodeCache(distDir: string, env: Readonly<Record<string, string | undefined>>, hasCompileCache = nodeHasCompileCache(), fixedDir?: string): CodeCacheState {
   if (hasCompileCache) {
-    const directory = env['CACHE_DIRECTORY'];
+    const directory = fixedDir ?? env['CACHE_DIRECTORY'];
     return { kind: 'node', directory: directory === undefined || directory === '' ? undefined : directory };
   }
-  const file = join(distDir, 'app.cache');
+  // fixedDir: where the build put it (the Debian package's /var/cache/asyncdemo, src/build-info.ts).
+  const file = join(fixedDir ?? distDir, 'app.cache');
   if (!existsSync(file)) return { kind: 'missing', file };
   const probe = childProcess().spawnSync(process.execPath, [...process.execArgv, '-e', PROBE, join(distDir, 'app.js'), file], { encoding: 'utf8', timeout: 10_000 });
   return { kind: probe.stdout === 'accepted' ? 'accepted' : 'rejected', file };

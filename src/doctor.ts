@@ -145,7 +145,7 @@ function unreadableConfigCheck(probes: DoctorProbes): Check {
     // Not a verdict on the config, which the service (another user) may well read.
     required: uid === 0,
     text: `cannot read the config ${probes.configFile}: permission denied; run as root or a user in adm`,
-    fix: `sudo chmod 0644 ${probes.configFile} (scripts/install.sh makes it readable by all; it holds no secrets), or: sudo asyncdemo doctor`,
+    fix: `sudo chmod 0644 ${probes.configFile} (the package installs it readable by all; it holds no secrets), or: sudo asyncdemo doctor`,
   };
 }
 
@@ -189,7 +189,7 @@ function serviceLogDirCheck(file: Config['settings']['log']['file'], service: No
 }
 
 function codeCacheCheck(state: CodeCacheState, remake = 'node scripts/build/code-cache.mjs dist'): Check {
-  const fix = `make it again with the Node that runs asyncdemo: ${remake} (scripts/install.sh does it)`;
+  const fix = `make it again with the Node that runs asyncdemo: ${remake} (the package does it at install and when Node.js is upgraded)`;
   switch (state.kind) {
     case 'node':
       return { ok: true, required: false, text: `start-up: Node's own compile cache (module.enableCompileCache) in ${state.directory ?? "Node's default directory"}` };
@@ -286,11 +286,11 @@ function gpioGroupCheck(probes: DoctorProbes): Check {
     const inGpio = groupMembers('gpio')?.includes(service.user) === true;
     return inGpio
       ? { ok: true, required: false, text: `the service user ${service.user} is in the gpio group` }
-      : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (scripts/install.sh does it)` };
+      : { ok: false, required: false, text: `the service user ${service.user} is not in the gpio group: GPIO will be refused`, fix: `sudo usermod -aG gpio ${service.user} && sudo systemctl restart asyncdemo (the package does it)` };
   }
   if (user.uid === 0) return { ok: true, required: false, text: 'running as root: GPIO access needs no group (the service runs as asyncdemo, in the gpio group)' };
   if (user.groups.includes('gpio')) return { ok: true, required: false, text: 'this user is in the gpio group' };
-  if (!groupExists) return { ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'scripts/install.sh creates it and adds the service user' };
+  if (!groupExists) return { ok: false, required: false, text: 'there is no gpio group on this system (not Raspberry Pi OS)', fix: 'sudo apt install --reinstall asyncdemo (the package creates it and adds the service user)' };
   return { ok: false, required: false, text: 'this user is not in the gpio group: GPIO will be refused', fix: GPIO_GROUP_FIX };
 }
 

@@ -5,10 +5,10 @@
  * only place that exits the process. scripts/build/main.cjs calls `main`
  * with the signals it has held since the process's first line of JavaScript.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILD } from './build-info.js';
+import { buildInfo } from './build-info.js';
 import { parseCommandLine } from './cli.js';
 import type { App, Context, EarlySignals } from './commands/command.js';
 import { commandHelp, globalHelp } from './commands/help.js';
@@ -16,7 +16,7 @@ import { COMMANDS } from './commands/index.js';
 import { complain, output, writeOut } from './commands/output.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { sdNotifyFix } from './systemd/sd-notify.js';
+import { sdNotifyFix, sdNotifyPackageFix } from './systemd/sd-notify.js';
 import { systemTime } from './time.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -65,21 +65,13 @@ async function dispatch(argv: readonly string[], env: Env, early: EarlySignals):
 /** Where this asyncdemo is: the directory above dist/, a checkout's or the package's. */
 function app(): App {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  // A checkout has its dev dependencies installed; an installed copy has not.
-  const checkout = existsSync(join(root, 'node_modules', 'typescript'));
   return {
     root,
     shippedConfig: join(root, 'config', 'default.yaml'),
-    version: BUILD.version ?? packageVersion(root),
-    commit: BUILD.commit ?? 'unknown',
-    bindingFix: sdNotifyFix(root, checkout),
+    version: buildInfo.version,
+    commit: buildInfo.commit,
+    codeCacheDir: buildInfo.codeCacheDir,
+    // The Debian package is repaired by apt; a checkout (its dev dependencies installed) or another copy by npm.
+    bindingFix: buildInfo.debianPackage === undefined ? sdNotifyFix(root, existsSync(join(root, 'node_modules', 'typescript'))) : sdNotifyPackageFix(root, buildInfo.debianPackage),
   };
-}
-
-function packageVersion(root: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -41,7 +41,7 @@ interface ServiceViewOptions {
 
 /**
  * The installed service, or undefined when this machine has none (a
- * checkout). The unit file is the mark: install.sh writes it, uninstall.sh
+ * checkout). The unit file is the mark: the package installs it, and `apt remove`
  * removes it (and keeps the config, which then belongs to no service).
  */
 export function readServiceView(options: ServiceViewOptions = {}): ServiceView | undefined {

@@ -116,6 +116,9 @@ interface ProcessIdentity {
 /** What the file holds. Times are wall-clock ms since the epoch unless they say monotonic. */
 export interface StatusFile extends Omit<DaemonSnapshot, 'state'>, ProcessIdentity {
   readonly format: number;
+  /** The running build (src/build-info.ts): which one runs, after an upgrade. */
+  readonly version: string;
+  readonly commit: string;
   readonly state: DaemonState | 'stopped';
   readonly startedAt: number;
   /** CLOCK_MONOTONIC at the start, in ms: the uptime holds when the wall clock jumps (a Pi without RTC meeting NTP). */
@@ -141,6 +144,8 @@ export interface StatusExtras {
 
 interface StatusPublisherOptions {
   readonly dir: string;
+  /** The running build's version and commit. */
+  readonly build: { readonly version: string; readonly commit: string };
   readonly identity: () => ProcessIdentity;
   readonly time: Time;
   /** Told once when the file cannot be written, and once when it can again; and of anything found in the way. */
@@ -159,7 +164,7 @@ export interface StatusPublisher {
  * can be written again). A directory that belongs to another user is not
  * written at all; one that every user can write is written with a warning.
  */
-export function createStatusPublisher({ dir, identity, time, report }: StatusPublisherOptions): StatusPublisher {
+export function createStatusPublisher({ dir, build, identity, time, report }: StatusPublisherOptions): StatusPublisher {
   // A directory not there yet is tried at each publication (and said once, then); one that belongs to another user, or is a link, is not used.
   const problem = checkDirectory(dir);
   const refused = problem?.kind === 'refused';
@@ -188,6 +193,8 @@ export function createStatusPublisher({ dir, identity, time, report }: StatusPub
       who ??= identity();
       write({
         format: STATUS_FORMAT,
+        version: build.version,
+        commit: build.commit,
         ...who,
         startedAt,
         startedMonotonicMs,
@@ -326,6 +333,8 @@ const RELOAD = shape({ at: isNumber, began: isNumber, result: oneOf('applied', '
 const TASK = shape({ name: isText, step: isWhole, doing: isText, since: orNull(isNumber), wakeAt: orNull(isNumber), steps: listOf(isText) });
 const FIELDS: Readonly<Record<string, Check>> = {
   pid: (v) => Number.isSafeInteger(v) && (v as number) > 0,
+  version: isText,
+  commit: isText,
   bootId: orNull(isText),
   startTicks: orNull(isText),
   state: oneOf('running', 'reloading', 'stopping', 'stopped'),

@@ -7,29 +7,24 @@
 // and a CommonJS script can start from a V8 code cache (scripts/build/main.cjs,
 // which becomes dist/main.js, the entry point).
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-// What `asyncdemo --version` says: the package's version and the commit built
-// (with -dirty when the tree had changes); $ASYNCDEMO_COMMIT where there is no git.
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-function commit() {
-  if (process.env.ASYNCDEMO_COMMIT) return process.env.ASYNCDEMO_COMMIT;
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
+import { buildVersion } from './version.mjs';
 
 const dateFns = fileURLToPath(new URL('./date-fns-functions.cjs', import.meta.url));
+// The version and commit this build carries (src/build-info.ts; `asyncdemo --version`, `asyncdemo status`).
+const { version, commit } = buildVersion();
+// Where the start-up code cache is kept: fixed by the Debian package's build
+// (scripts/package/, /var/cache/asyncdemo, remade there by a dpkg trigger
+// when Node.js changes), else next to the bundle (dist/app.cache) or in
+// Node's own default (see main.cjs).
+const codeCacheDir = process.env.ASYNCDEMO_CODE_CACHE_DIR ?? '';
+// Where the bundle goes: dist/, or another directory (the package's build stages its own).
+const out = process.env.ASYNCDEMO_DIST ?? 'dist';
 
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/app.js',
+  outfile: `${out}/app.js`,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -37,7 +32,14 @@ await build({
   // date-fns-functions.cjs says why these three date-fns modules stay out.
   external: ['sd-notify', 'onoff', 'date-fns/format', 'date-fns/parse', 'date-fns/isValid'],
   // The sources are ES modules and use import.meta.url, which CommonJS has not.
-  define: { 'import.meta.url': '__asyncdemoUrl', __ASYNCDEMO_VERSION__: JSON.stringify(version), __ASYNCDEMO_COMMIT__: JSON.stringify(commit()) },
+  define: {
+    'import.meta.url': '__asyncdemoUrl',
+    ASYNCDEMO_BUILD_VERSION: JSON.stringify(version),
+    ASYNCDEMO_BUILD_COMMIT: JSON.stringify(commit),
+    ASYNCDEMO_BUILD_CODE_CACHE_DIR: JSON.stringify(codeCacheDir),
+    // The Debian package's name when scripts/package/ builds for it: a missing binding's fix is then apt's.
+    ASYNCDEMO_BUILD_DEBIAN_PACKAGE: JSON.stringify(process.env.ASYNCDEMO_DEBIAN_PACKAGE ?? ''),
+  },
   banner: { js: "const __asyncdemoUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: 'linked',
   logLevel: 'warning',
@@ -52,6 +54,9 @@ await build({
 });
 
 // dist/ is CommonJS whatever the package says.
-writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
-copyFileSync(fileURLToPath(new URL('./main.cjs', import.meta.url)), 'dist/main.js');
-chmodSync('dist/main.js', 0o755);
+writeFileSync(`${out}/package.json`, '{ "type": "commonjs" }\n');
+writeFileSync(
+  `${out}/main.js`,
+  readFileSync(fileURLToPath(new URL('./main.cjs', import.meta.url)), 'utf8').replace(/^const CODE_CACHE_DIR = undefined;.*$/m, `const CODE_CACHE_DIR = ${codeCacheDir === '' ? 'undefined' : JSON.stringify(codeCacheDir)};`),
+);
+chmodSync(`${out}/main.js`, 0o755);

@@ -24,25 +24,33 @@ const early = {
 // CPU is slow (measured: exec to the first log line 41 -> 30 ms here with the
 // cache).
 //
-// Node 22.1 and later: Node's own compile cache (module.enableCompileCache),
-// kept in $CACHE_DIRECTORY (the unit's CacheDirectory=), else in Node's default
-// (NODE_COMPILE_CACHE, or a directory under the system's temporary directory).
-// Node 20 has none, so the build makes one (scripts/build/code-cache.mjs) as
-// dist/app.cache. V8 rejects a cache made by another Node or with other flags
-// (after `apt upgrade nodejs`); the bundle is then compiled as usual: slower,
-// never wrong, and `asyncdemo doctor` says so with the fix.
+// Node 22.1 and later: Node's own compile cache (module.enableCompileCache).
+// Node 20 has none, so scripts/build/code-cache.mjs makes one, app.cache.
+// Where: CODE_CACHE_DIR when the build fixed it (the Debian package:
+// /var/cache/asyncdemo, made by root at install and remade by a dpkg trigger
+// when Node.js is upgraded, read by the service and by users alike); else
+// dist/app.cache, and Node's compile cache in $CACHE_DIRECTORY or Node's
+// default (NODE_COMPILE_CACHE, or a directory under the temporary directory).
+// V8 rejects a cache made by another Node or with other flags; the bundle is
+// then compiled as usual: slower, never wrong, and `asyncdemo doctor` says so.
 const Module = require('node:module');
 const { join } = require('node:path');
+
+// Set by scripts/build/bundle.mjs (from $ASYNCDEMO_CODE_CACHE_DIR at build time).
+const CODE_CACHE_DIR = undefined;
 
 const filename = join(__dirname, 'app.js');
 let app;
 if (typeof Module.enableCompileCache === 'function') {
-  Module.enableCompileCache(process.env.CACHE_DIRECTORY || undefined);
+  const cache = Module.enableCompileCache(CODE_CACHE_DIR || process.env.CACHE_DIRECTORY || undefined);
+  // Node keeps its compile cache per user (a subdirectory named with the uid): the package's holds
+  // root's and the service user's, read-only. Anyone else gets one of their own in Node's default place.
+  if (CODE_CACHE_DIR && cache && cache.status === Module.constants.compileCacheStatus.FAILED) Module.enableCompileCache();
   app = require(filename);
 } else {
   const { readFileSync, writeFileSync } = require('node:fs');
   const { Script } = require('node:vm');
-  const cacheFile = join(__dirname, 'app.cache');
+  const cacheFile = join(CODE_CACHE_DIR || __dirname, 'app.cache');
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);

@@ -38,6 +38,8 @@ export interface App {
   readonly version: string;
   /** The commit it was built from, or "unknown". */
   readonly commit: string;
+  /** Where the build put the start-up code cache (the package's /var/cache/asyncdemo); undefined: next to the bundle, or Node's default. */
+  readonly codeCacheDir: string | undefined;
   /** How to get the sd-notify binding back on this install (sd-notify.ts). */
   readonly bindingFix: string;
 }

@@ -28,8 +28,8 @@ export const doctor: Command = {
     const report = formatReport(
       runDoctor({
         nodeVersion: process.version,
-        codeCache: () => inspectCodeCache(dist, env),
-        remakeCodeCache: `${writable(dist) ? '' : 'sudo '}${process.execPath} ${join(app.root, 'scripts', 'build', 'code-cache.mjs')} ${dist}`,
+        codeCache: () => inspectCodeCache(dist, env, undefined, app.codeCacheDir),
+        remakeCodeCache: `${writable(app.codeCacheDir ?? dist) ? '' : 'sudo '}${process.execPath} ${join(app.root, 'scripts', 'build', 'code-cache.mjs')} ${dist}`,
         configFile: choice.file,
         loadConfig: () => loadConfig({ file: choice.file, env: choice.env }),
         loadSdNotify,

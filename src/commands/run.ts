@@ -219,7 +219,7 @@ async function runDaemon({ file, env, time }: Startup, config: Config, { logging
   const { logger } = logging;
   const lifecycle = new Lifecycle();
   const leds = new StepLeds(ledBackend, config.settings.led, (error, pin) => logger.error({ err: error }, `LED on BCM ${pin}: ${error.message}`), time);
-  const status = statusPublisher(env, time, logging, leds);
+  const status = statusPublisher(env, time, logging, leds, context.app);
   const daemon = new Daemon({
     config,
     reloadConfig: () => loadConfig({ file, env }),
@@ -269,7 +269,7 @@ async function runDaemon({ file, env, time }: Startup, config: Config, { logging
 }
 
 /** The status file for `asyncdemo status` and `asyncdemo reload`; none when its directory cannot be made. */
-function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds): { publish: (snapshot: Parameters<StatusPublisher['publish']>[0], config: Config) => void; finish: (code: number) => void } | undefined {
+function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds, build: { version: string; commit: string }): { publish: (snapshot: Parameters<StatusPublisher['publish']>[0], config: Config) => void; finish: (code: number) => void } | undefined {
   const { logger } = logging;
   const place = ownStatusDir(env);
   if (place === undefined) return undefined;
@@ -285,7 +285,7 @@ function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds)
       }
     }
   }
-  const publisher = createStatusPublisher({ dir, identity: () => ownIdentity(), time, report: (message) => logger.warn(message) });
+  const publisher = createStatusPublisher({ dir, build, identity: () => ownIdentity(), time, report: (message) => logger.warn(message) });
   // The log directory is chosen at the start only (a change needs a restart).
   const startFile = logging.fileDir;
   // What changes only with the config: worked out once per config, not at every publication.

@@ -113,6 +113,7 @@ function describeRunning(status: StatusFile, place: StatusPlace, onDisk: ConfigO
   };
   const whose = place.whose === 'foreground' ? ' in the foreground (asyncdemo run)' : '';
   field('asyncdemo', `${status.state} (pid ${status.pid})${whose}, up ${duration(nowMonotonicMs - status.startedMonotonicMs)}, since ${iso(status.startedAt)}`);
+  field('version', `${status.version} (commit ${status.commit})`);
   field('config', `${status.configFile}, loaded ${iso(status.configLoadedAt)} (sha256 ${status.configSha256.slice(0, 12)}…)`);
   if (onDisk.applied === false) {
     const apply = place.whose === 'service' ? 'sudo systemctl reload asyncdemo (or: sudo asyncdemo edit)' : 'asyncdemo reload';

@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { SdNotifyMissingError } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { silentNotifier, type Notifier } from './notifier.js';
@@ -36,17 +38,18 @@ export function loadSdNotify(): NotifySend | undefined {
   // createRequire: the package is CommonJS with a native addon, and stays outside the bundle.
   const load = createRequire(import.meta.url);
   let binding: { sendState(state: string): void } | undefined;
-  try {
-    // The addon itself: the package's index.js finds it through `bindings`, whose search of
-    // a dozen build paths took half of the 3.5 ms this load cost before READY.
-    binding = load('sd-notify/build/Release/notify.node') as { sendState(state: string): void };
-  } catch {
+  // The addon itself: the package's index.js finds it through `bindings`, whose search of
+  // a dozen build paths took half of the 3.5 ms this load cost before READY. Where npm built
+  // it (a checkout); where the Debian package ships it, one build per Node.js module ABI.
+  for (const path of ['sd-notify/build/Release/notify.node', `sd-notify/${abiBindingPath('notify')}`, 'sd-notify']) {
     try {
-      binding = load('sd-notify') as { sendState(state: string): void };
+      binding = load(path) as { sendState(state: string): void };
+      break;
     } catch {
-      return undefined;
+      // The next place, if any.
     }
   }
+  if (binding === undefined) return undefined;
   const sdNotify = binding;
   return (message) => sdNotify.sendState(message);
 }
@@ -68,6 +71,29 @@ export function sdNotifyFix(appDir: string, devDependenciesInstalled: boolean): 
     `sudo apt install libsystemd-dev build-essential python3, then ` +
     `cd ${appDir} && ${sudo}npm install --no-save${omit} sd-notify && ${sudo}npm rebuild sd-notify`
   );
+}
+
+/** Where a package built for several Node.js versions keeps a native module's build for this one (node-pre-gyp's layout, which `bindings` searches too). */
+export function abiBindingPath(name: string, abi: string = process.versions.modules, arch: string = process.arch): string {
+  return `lib/binding/node-v${abi}-linux-${arch}/${name}.node`;
+}
+
+/**
+ * How to get the binding back on an install from the Debian package, which
+ * ships it built for each Node.js it supports (scripts/package/): reinstall
+ * the package, or, when this Node.js is not one it was built for, say so.
+ */
+export function sdNotifyPackageFix(appDir: string, packageName: string, abi: string = process.versions.modules): string {
+  let built: string[] = [];
+  try {
+    built = readdirSync(join(appDir, 'node_modules', 'sd-notify', 'lib', 'binding')).flatMap((name) => /^node-v(\d+)-/.exec(name)?.[1] ?? []);
+  } catch {
+    // None at all: the package's files are damaged; reinstalling brings them back.
+  }
+  if (built.length > 0 && !built.includes(abi)) {
+    return `the ${packageName} package has the binding for Node.js module ABIs ${built.sort().join(', ')}, not for this Node.js ${process.version} (ABI ${abi}): install a Node.js it was built for, or a build of the package for this one`;
+  }
+  return `sudo apt install --reinstall ${packageName}`;
 }
 
 /**

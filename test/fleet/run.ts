@@ -6,7 +6,7 @@
  * ansible-core and ssh on this machine). Not in `npm test`.
  *
  * Four rollouts, each with what must hold after it:
- *   1. first rollout: installed and running on all three; each host's LED pin
+ *   1. first rollout: the package installed (copy and apt) and running on all three; each host's LED pin
  *      (host vars) is the gpio-sim line that toggles, the others' pins do not;
  *   2. a timing change in group vars: every host reloaded (same MainPID), its
  *      journal says the changed task restarted and the other one was kept;
@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { ensureImage, type Image, type Suite } from '../vm/host/images.js';
 import { cacheDir, REPO } from '../vm/host/paths.js';
 import { bootPhase, consoleTail, createOverlay, qemuUnavailable, type Accel, type BootResult } from '../vm/host/qemu.js';
+import { buildPackages } from '../vm/host/packages.js';
 import { fillNpmCache, prepareShare } from '../vm/host/share.js';
 
 const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
@@ -182,11 +183,11 @@ interface Rollout {
   readonly recap: Map<string, Record<string, number>>;
 }
 
-async function rollout(label: string, inventoryDir: string, release: string, logDir: string): Promise<Rollout> {
+async function rollout(label: string, inventoryDir: string, packageDir: string, logDir: string): Promise<Rollout> {
   say(`rollout ${label}: ansible-playbook deploy/ansible/playbook.yml`);
   const started = Date.now();
   const log = createWriteStream(join(logDir, `rollout-${label}.log`));
-  const child = spawn('ansible-playbook', ['-i', join(inventoryDir, 'hosts.ini'), join(ANSIBLE, 'playbook.yml'), '-e', `asyncdemo_release_archive=${release}`], {
+  const child = spawn('ansible-playbook', ['-i', join(inventoryDir, 'hosts.ini'), join(ANSIBLE, 'playbook.yml'), '-e', `asyncdemo_package_dir=${packageDir}`], {
     cwd: ANSIBLE,
     env: { ...process.env, ANSIBLE_CONFIG: join(ANSIBLE, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ANSIBLE_HOST_KEY_CHECKING: 'False' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -244,12 +245,6 @@ function writeInventory(dir: string, blinkSleep: string): void {
     }, null, 2),
   );
   for (const h of HOSTS) writeFileSync(join(dir, 'host_vars', `${h.name}.yml`), JSON.stringify({ asyncdemo_led_pin: h.pin }));
-}
-
-function makeRelease(dir: string): string {
-  const r = spawnSync(join(ANSIBLE, 'make-release.sh'), [dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`make-release.sh failed: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 // --- the guests -------------------------------------------------------------
@@ -319,8 +314,8 @@ async function main(): Promise<void> {
     for (const suite of ['trixie', 'bookworm'] as const) images.set(suite, await ensureImage({ suite, arch: 'amd64' }, cacheDir(), (l) => say(`${suite}: ${l}`)));
     sshKey = join(runRoot, 'id_ed25519');
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'asyncdemo-fleet-test', '-f', sshKey], { stdio: 'ignore' });
-    const release = makeRelease(runRoot);
-    say(`release ${release}`);
+    // npm run package, as the role's README says: the directory holds one package per architecture.
+    const release = buildPackages('amd64', join(runRoot, 'deb'), say, join(runRoot, 'deb-older')).dir;
     for (const h of HOSTS) await bootGuest(h, images.get(h.suite) as Image, npmCache, accel, runRoot);
     await Promise.all(HOSTS.map((h) => waitForSsh(h)));
     say(`all three answer ssh after ${((Date.now() - started) / 1000).toFixed(0)} s`);

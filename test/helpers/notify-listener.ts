@@ -1,6 +1,37 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { tempDir } from './daemon.js';
+import { sdNotifyFix } from '../../src/systemd/sd-notify.js';
+import { ROOT, tempDir } from './daemon.js';
+
+/**
+ * What a test that needs the daemon's sd-notify binding gets when the binding
+ * was not built here (npm ci skips the optional package when libsystemd-dev or
+ * a C++ compiler is missing, as on a fresh Debian): `{ skip: one line naming
+ * what is missing and how to get it }`. Under CI=true the test runs instead and
+ * fails at once with that line ({@link assertSdNotifyBinding}): CI installs
+ * what it needs, and a missing binding there is a broken CI.
+ */
+export function needsSdNotifyBinding(): { skip: string | false } {
+  const missing = sdNotifyBindingMissing();
+  return { skip: missing !== undefined && process.env['CI'] !== 'true' ? missing : false };
+}
+
+/** Why the binding cannot be loaded here, as one line with the fix; undefined when it can. */
+export function sdNotifyBindingMissing(): string | undefined {
+  try {
+    createRequire(join(ROOT, 'package.json'))('sd-notify/build/Release/notify.node');
+    return undefined;
+  } catch {
+    return `needs the sd-notify binding, which npm ci did not build here (it needs libsystemd-dev and a C++ compiler): ${sdNotifyFix(ROOT, true)}`;
+  }
+}
+
+/** Fails a test at once when the binding is missing (under CI=true, where such tests are not skipped). */
+export function assertSdNotifyBinding(): void {
+  const missing = sdNotifyBindingMissing();
+  if (missing !== undefined) throw new Error(missing);
+}
 import { Arrivals } from './wait.js';
 
 /** One datagram systemd would have received, in the order they came. */

@@ -108,4 +108,30 @@ describe('the start-up compile cache', () => {
     const second = run();
     assert.equal(second.status, 0, String(second.stderr));
   });
+
+  it("on Node 22.1 and later, built as the package builds it: root's cache, made for the service user too, is read by that user; another user gets one of its own", { skip: node22 === undefined || !existsSync(node22) ? 'no Node 22 here (ASYNCDEMO_TEST_NODE22; .ci/run fetches one)' : process.getuid?.() !== 0 ? 'needs root (the cache is made by root and read by other users)' : false }, () => {
+    // A package-like copy: the bundle built with a fixed cache directory, as scripts/package/build.sh does.
+    const app = tempDir('asyncdemo-packaged-');
+    spawnSync('chmod', ['0755', app]);
+    const cache = join(app, 'cache');
+    const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build', 'bundle.mjs')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ASYNCDEMO_DIST: join(app, 'dist'), ASYNCDEMO_CODE_CACHE_DIR: cache } });
+    assert.equal(built.status, 0, built.stderr);
+    spawnSync('ln', ['-s', join(ROOT, 'node_modules'), join(app, 'node_modules')]);
+    const node = join(app, 'node');
+    spawnSync('cp', [node22 as string, node]);
+    const made = spawnSync(node, [join(ROOT, 'scripts', 'build', 'code-cache.mjs'), join(app, 'dist'), '--user', 'nobody'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const asUser = (user: string): string =>
+      spawnSync('runuser', ['-u', user, '--', 'env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE', `HOME=${app}`, `TMPDIR=${join(app, 'tmp')}`, node, join(app, 'dist', 'main.js'), '--version'], { encoding: 'utf8', timeout: 30_000 }).stderr;
+    assert.match(asUser('nobody'), new RegExp(`cache for ${join(app, 'dist', 'app.js').replaceAll('.', '\\.')} was accepted`), 'the service user reads the cache root made for it');
+    spawnSync('mkdir', ['-m', '1777', join(app, 'tmp')]);
+    spawnSync('useradd', ['--system', 'asyncdemo-cache-test']);
+    try {
+      const other = asUser('asyncdemo-cache-test');
+      assert.match(other, /Cannot create cache directory: permission denied/);
+      assert.match(other, new RegExp(`resolved path ${join(app, 'tmp', 'node-compile-cache')}`), "then Node's default place, its own");
+    } finally {
+      spawnSync('userdel', ['asyncdemo-cache-test']);
+    }
+  });
 });

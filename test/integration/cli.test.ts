@@ -99,7 +99,15 @@ describe('asyncdemo usage', () => {
     const version = await runCli(['--version']);
     assert.equal(version.code, 0);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')} \\(commit [0-9a-f]{12}(-dirty)?, Node\\.js v\\d+`));
+    // The build's version: package.json's, the commit count and short hash, .dirtyTIME for uncommitted changes (scripts/build/version.mjs).
+    const head = spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+    if (head.status === 0) {
+      const sha = head.stdout.trim();
+      const count = spawnSync('git', ['-C', ROOT, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+      assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')}\\+${count}\\.g${sha.slice(0, 7)}(\\.dirty\\d{14})? \\(commit ${sha}, Node\\.js ${process.version.replaceAll('.', '\\.')}\\)\\n$`));
+    } else {
+      assert.match(version.stdout, new RegExp(`^asyncdemo ${pkg.version.replaceAll('.', '\\.')} \\(commit unknown, Node\\.js ${process.version.replaceAll('.', '\\.')}\\)\\n$`));
+    }
   });
 
   it('bad usage exits 64 with one line', async () => {

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configFile } from '../helpers/config-file.js';
 import { startDaemon, tempDir } from '../helpers/daemon.js';
-import { listenForNotify, type NotifyMessage } from '../helpers/notify-listener.js';
+import { assertSdNotifyBinding, listenForNotify, needsSdNotifyBinding, type NotifyMessage } from '../helpers/notify-listener.js';
 
 const TICK = 'tasks:\n  tick:\n    autostart: true\n    repeat: forever\n    steps:\n      - log: tick\n      - log: quiet tick\n        level: debug\n      - sleep: 50ms\n';
 
 describe('a reload tells the truth about what it applied', () => {
-  it('applies what it can, and says at warn level, in the reload line and in STATUS which changed settings need a restart', async () => {
+  it('applies what it can, and says at warn level, in the reload line and in STATUS which changed settings need a restart', needsSdNotifyBinding(), async () => {
+    assertSdNotifyBinding();
     const listener = await listenForNotify();
     const path = configFile(`log: {level: info, console: {format: json}, file: {keep: 5}}\n${TICK}`);
     const daemon = startDaemon(['run', '--config', path], { NOTIFY_SOCKET: listener.socket });

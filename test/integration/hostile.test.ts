@@ -148,6 +148,8 @@ describe('signals while the daemon starts', () => {
 function statusFile(dir: string, changes: Record<string, unknown>): void {
   const base = {
     format: 2,
+    version: '0.1.0',
+    commit: 'unknown',
     pid: process.pid,
     bootId: null,
     startTicks: '1',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXAMPLES, startDaemon } from '../helpers/daemon.js';
 import { configFile } from '../helpers/config-file.js';
-import { listenForNotify, type NotifyMessage } from '../helpers/notify-listener.js';
+import { assertSdNotifyBinding, listenForNotify, needsSdNotifyBinding, type NotifyMessage } from '../helpers/notify-listener.js';
 
 const kind = (m: NotifyMessage): string => ['READY', 'RELOADING', 'STOPPING', 'WATCHDOG'].find((k) => m.fields[k] === '1') ?? 'STATUS';
 
@@ -12,8 +12,9 @@ const kind = (m: NotifyMessage): string => ['READY', 'RELOADING', 'STOPPING', 'W
  * Datagrams from one sender arrive in the order they were sent, so the
  * assertions are about order and content, never about when they came.
  */
-describe('talking to systemd (a NOTIFY_SOCKET listener standing in)', () => {
+describe('talking to systemd (a NOTIFY_SOCKET listener standing in)', needsSdNotifyBinding(), () => {
   it('through the binding, from the daemon itself: READY=1 once the autostart tasks ran; RELOADING=1 then READY=1 at SIGHUP; STOPPING=1 at SIGTERM', async () => {
+    assertSdNotifyBinding();
     const listener = await listenForNotify();
     const daemon = startDaemon(['run', '--config', join(EXAMPLES, 'scenario2-sleep.yaml')], { NOTIFY_SOCKET: listener.socket });
     try {
@@ -61,6 +62,7 @@ describe('talking to systemd (a NOTIFY_SOCKET listener standing in)', () => {
   });
 
   it('sends no pings when WATCHDOG_PID names another process', async () => {
+    assertSdNotifyBinding();
     const listener = await listenForNotify();
     const daemon = startDaemon(['run', '--config', join(EXAMPLES, 'scenario2-sleep.yaml')], { NOTIFY_SOCKET: listener.socket, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' });
     try {

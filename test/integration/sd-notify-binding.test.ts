@@ -7,9 +7,10 @@ import { EXAMPLES, ROOT, startDaemon, tempDir } from '../helpers/daemon.js';
 import { listenForNotify } from '../helpers/notify-listener.js';
 
 /**
- * Under systemd without the sd-notify binding, end to end: an installed copy
- * of the app (dist/, package.json and the lockfile, as scripts/install.sh
- * lays it out, without the dev dependencies) whose node_modules lacks the
+ * Under systemd without the sd-notify binding, end to end: a copy of the app
+ * built from a checkout (dist/, package.json and the lockfile, without the
+ * dev dependencies; not the Debian package, whose fix is apt's and is tested
+ * in test/systemd/) whose node_modules lacks the
  * binding, as after an `npm ci` that dropped the optional package when its
  * build failed. The fix the daemon gives is then run as it is written.
  */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { ROOT } from '../helpers/daemon.js';
+import { APT_INSTALL, thisPackage } from '../helpers/package.js';
 import { waitForSync } from '../helpers/wait.js';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
 
 /**
  * asyncdemo under a real systemd (252 here), booted as PID 1 of private
- * namespaces on a throwaway overlay of /: installed by scripts/install.sh,
- * then driven with systemctl and read with journalctl, as a Pi owner would.
+ * namespaces on a throwaway overlay of /: installed from its Debian package
+ * (npm run package) with apt, then driven with systemctl and read with journalctl, as a Pi owner would.
  * The steps build on each other and run in order.
  */
 const skip = sandboxUnavailable();
@@ -40,15 +40,18 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
       .filter((l) => /^\d/.test(l));
   const messages = (args: string[] = []): string[] => journal(args).map((l) => l.replace(/^\S+ \S+ /, ''));
 
+  let deb: string;
   before(() => {
+    deb = thisPackage();
     sandbox = bootSandbox();
   });
   after(() => sandbox?.kill());
 
-  it('1. install.sh installs it; systemctl start returns once it is READY, and it is active', (t: TestContext) => {
-    const install = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+  it('1. apt installs the package; systemctl start returns once it is READY, and it is active', (t: TestContext) => {
+    const install = sandbox.run([...APT_INSTALL, deb], 240_000);
     assert.equal(install.code, 0, install.stdout + install.stderr);
-    assert.match(install.stdout, /asyncdemo install: creating user asyncdemo/);
+    assert.equal(show('ActiveState'), 'active', 'the package started it');
+    assert.equal(show('UnitFileState'), 'enabled');
     sandbox.write(CONFIG, TEST_CONFIG);
     sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
     const started = Date.now();
@@ -60,11 +63,6 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     assert.equal(sandbox.run(['systemctl', 'is-active', 'asyncdemo']).stdout.trim(), 'active');
     const toReadyMs = (Number(show('ActiveEnterTimestampMonotonic')) - Number(show('ExecMainStartTimestampMonotonic'))) / 1000;
     t.diagnostic(`exec to READY=1: ${toReadyMs.toFixed(1)} ms; systemctl start returned after ${returnedAfter} ms`);
-    // Installing again changes nothing that was edited.
-    const again = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
-    assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /keeping your edited \/etc\/asyncdemo\/config\.yaml/);
-    assert.equal(sandbox.ok(['cat', CONFIG]), TEST_CONFIG);
   });
 
   it('2. the journal shows the step lines, and -p warning filters', () => {
@@ -196,7 +194,7 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     const exposure = Number(/Overall exposure level for asyncdemo\.service: ([\d.]+)/.exec(report)?.[1]);
     t.diagnostic(`systemd-analyze security: exposure ${exposure}`);
     assert.ok(exposure <= 1.5, report);
-    const verify = sandbox.run(['systemd-analyze', 'verify', '--recursive-errors=yes', '/etc/systemd/system/asyncdemo.service']);
+    const verify = sandbox.run(['systemd-analyze', 'verify', '--recursive-errors=yes', '/lib/systemd/system/asyncdemo.service']);
     assert.equal(verify.code, 0, verify.stderr);
   });
 
@@ -212,47 +210,47 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
     assert.equal(show('ActiveState'), 'active', 'and without it, it starts');
   });
 
-  it('10. without the sd-notify binding: install.sh stops with the fix; the service fails at once (69), not restarted; installing again with the headers works', () => {
+  it('10. without the sd-notify binding for this Node.js: the service fails at once (69) with the fix, not restarted; the fix (reinstalling the package) works', () => {
     sandbox.ok(['systemctl', 'stop', 'asyncdemo']);
-    const header = '/usr/include/systemd/sd-daemon.h';
-    // The binding's build needs this header from libsystemd-dev: hidden, the build fails (in the sandbox's overlay only).
-    sandbox.ok(['mv', header, `${header}.hidden`]);
-    try {
-      const install = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
-      assert.notEqual(install.code, 0, install.stdout);
-      assert.match(install.stderr, /asyncdemo install: the sd-notify binding did not build \(npm's output is above\), and systemd cannot start asyncdemo without it\.\n {2}Fix: sudo apt install libsystemd-dev build-essential python3/);
-      assert.doesNotMatch(install.stdout, /runs without it/);
-
-      // The app as that install left it: the package is there, its binding is not.
-      sandbox.run(['systemctl', 'reset-failed', 'asyncdemo']);
-      const before = journal().length;
-      const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
-      assert.notEqual(start.code, 0, 'the start fails, and does not wait for TimeoutStartSec');
-      waitForSync(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
-      assert.equal(show('ExecMainStatus'), '69');
-      assert.equal(show('SubState'), 'failed', 'no restart scheduled');
-      const since = journal().slice(before).map((l) => l.replace(/^\S+ \S+ /, ''));
-      const fatal = since.filter((l) => l.includes('the sd-notify binding is not installed'));
-      assert.equal(fatal.length, 1, since.join('\n'));
-      assert.match(fatal[0] ?? '', /Fix: sudo apt install libsystemd-dev build-essential python3, then cd \/opt\/asyncdemo && sudo npm install --no-save --omit=dev sd-notify && sudo npm rebuild sd-notify$/);
-      assert.ok(!since.some((l) => l.includes('Scheduled restart job')));
-    } finally {
-      sandbox.ok(['mv', `${header}.hidden`, header]);
-    }
-    const again = sandbox.run([`${ROOT}/scripts/install.sh`], 240_000);
+    // The binding of this Node.js's module ABI, as a damaged install would lack it.
+    const abi = sandbox.ok(['node', '-p', 'process.versions.modules']).trim();
+    const binding = sandbox.ok(['sh', '-c', `ls /usr/lib/asyncdemo/node_modules/sd-notify/lib/binding/node-v${abi}-linux-*/notify.node`]).trim();
+    sandbox.ok(['rm', binding]);
+    sandbox.run(['systemctl', 'reset-failed', 'asyncdemo']);
+    const before = journal().length;
+    const start = sandbox.run(['systemctl', 'start', 'asyncdemo']);
+    assert.notEqual(start.code, 0, 'the start fails, and does not wait for TimeoutStartSec');
+    waitForSync(() => (show('ActiveState') === 'failed' ? true : undefined), 10_000, 'the failed state');
+    assert.equal(show('ExecMainStatus'), '69');
+    assert.equal(show('SubState'), 'failed', 'no restart scheduled');
+    const since = journal().slice(before).map((l) => l.replace(/^\S+ \S+ /, ''));
+    const fatal = since.filter((l) => l.includes('the sd-notify binding is not installed'));
+    assert.equal(fatal.length, 1, since.join('\n'));
+    assert.match(fatal[0] ?? '', /so the service cannot start\. Fix: sudo apt install --reinstall asyncdemo$/);
+    assert.ok(!since.some((l) => l.includes('Scheduled restart job')));
+    // The fix as written (apt reinstalls from the archive; here, from the same file).
+    const again = sandbox.run([...APT_INSTALL, '--reinstall', deb], 240_000);
     assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(sandbox.run(['test', '-f', binding]).code, 0, 'the binding is back');
+    sandbox.run(['systemctl', 'reset-failed', 'asyncdemo']);
+    sandbox.ok(['systemctl', 'restart', 'asyncdemo']);
     assert.equal(show('ActiveState'), 'active');
   });
 
-  it('uninstall.sh removes the service and app, keeps config and logs; --purge removes them', () => {
-    const out = sandbox.ok([`${ROOT}/scripts/uninstall.sh`]);
-    assert.match(out, /kept \/etc\/asyncdemo and \/var\/log\/asyncdemo/);
-    assert.notEqual(sandbox.run(['test', '-e', '/opt/asyncdemo']).code, 0);
-    assert.equal(sandbox.run(['test', '-e', CONFIG]).code, 0);
+  it('11. apt remove stops the service and removes the program, keeps the config and logs; apt purge removes those and the user', () => {
+    const remove = sandbox.run(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'remove', '-y', '-q', 'asyncdemo'], 120_000);
+    assert.equal(remove.code, 0, remove.stdout + remove.stderr);
     assert.notEqual(sandbox.run(['systemctl', 'is-active', 'asyncdemo']).stdout.trim(), 'active');
-    sandbox.ok([`${ROOT}/scripts/uninstall.sh`, '--purge']);
-    assert.notEqual(sandbox.run(['test', '-e', '/etc/asyncdemo']).code, 0);
+    assert.notEqual(sandbox.run(['test', '-e', '/usr/lib/asyncdemo']).code, 0);
+    assert.notEqual(sandbox.run(['test', '-e', '/usr/bin/asyncdemo']).code, 0);
+    assert.equal(sandbox.ok(['cat', CONFIG]), TEST_CONFIG, 'the edited config stays');
+    assert.equal(sandbox.run(['test', '-d', '/var/log/asyncdemo']).code, 0, 'the logs stay');
+    assert.equal(sandbox.run(['id', 'asyncdemo']).code, 0, 'the user stays');
+    const purge = sandbox.run(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'purge', '-y', '-q', 'asyncdemo'], 120_000);
+    assert.equal(purge.code, 0, purge.stdout + purge.stderr);
+    for (const path of ['/etc/asyncdemo', '/var/log/asyncdemo', '/var/cache/asyncdemo']) assert.notEqual(sandbox.run(['test', '-e', path]).code, 0, `${path} is still there`);
     assert.notEqual(sandbox.run(['id', 'asyncdemo']).code, 0);
+    assert.notEqual(sandbox.run(['dpkg', '-s', 'asyncdemo']).code, 0, 'dpkg knows it no more');
   });
 });
 

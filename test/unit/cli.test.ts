@@ -57,7 +57,7 @@ describe('command line', () => {
   });
 });
 
-const APP = { root: '/app', shippedConfig: '/app/config/default.yaml', version: '1', commit: 'c', bindingFix: 'fix' };
+const APP = { root: '/app', shippedConfig: '/app/config/default.yaml', version: '1', commit: 'c', codeCacheDir: undefined, bindingFix: 'fix' };
 const SERVICE: ServiceView = {
   unitFile: '/lib/systemd/system/asyncdemo.service',
   configFile: '/etc/asyncdemo/config.yaml',

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { childEnv, createSdNotifier, sdNotifyFix, watchdogInterval } from '../../src/systemd/sd-notify.js';
+import { abiBindingPath, childEnv, createSdNotifier, sdNotifyFix, sdNotifyPackageFix, watchdogInterval } from '../../src/systemd/sd-notify.js';
 
 const FIX = sdNotifyFix('/opt/asyncdemo', false);
 
@@ -69,5 +72,18 @@ describe('sd_notify', () => {
 
   it('keeps the sd_notify variables out of child processes', () => {
     assert.deepEqual(childEnv({ PATH: '/bin', NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '1', WATCHDOG_PID: '2', HOME: undefined }), { PATH: '/bin' });
+  });
+
+  it("the Debian package's fix: reinstall it; under a Node.js it has no build for, the ABIs it has", () => {
+    const app = mkdtempSync(join(tmpdir(), 'asyncdemo-packaged-'));
+    for (const abi of ['115', '127', '137']) mkdirSync(join(app, 'node_modules', 'sd-notify', 'lib', 'binding', `node-v${abi}-linux-arm64`), { recursive: true });
+    assert.equal(sdNotifyPackageFix(app, 'asyncdemo', '127'), 'sudo apt install --reinstall asyncdemo');
+    assert.match(sdNotifyPackageFix(app, 'asyncdemo', '147'), /^the asyncdemo package has the binding for Node\.js module ABIs 115, 127, 137, not for this Node\.js v\S+ \(ABI 147\): install a Node\.js it was built for, or a build of the package for this one$/);
+    // Nothing there at all: damaged files, which a reinstall brings back.
+    assert.equal(sdNotifyPackageFix(join(app, 'elsewhere'), 'asyncdemo', '127'), 'sudo apt install --reinstall asyncdemo');
+  });
+
+  it('finds a build for this Node.js where the package ships it (node-pre-gyp\'s layout)', () => {
+    assert.equal(abiBindingPath('notify', '115', 'arm'), 'lib/binding/node-v115-linux-arm/notify.node');
   });
 });

@@ -42,7 +42,7 @@ const EXTRAS: StatusExtras = {
 const ALIVE: LivenessProbes = { bootId: () => 'boot', startTicks: () => '100', alive: () => true };
 
 function publisher(dir: string, reports: string[] = []) {
-  return createStatusPublisher({ dir, identity: () => ({ pid: process.pid, bootId: 'boot', startTicks: '100' }), time: new FakeTime(), report: (message) => reports.push(message) });
+  return createStatusPublisher({ dir, build: { version: '0.1.0+412.g47e54f4', commit: '47e54f4bdd4ee09a26f1d62d7528b9e1d78add69' }, identity: () => ({ pid: process.pid, bootId: 'boot', startTicks: '100' }), time: new FakeTime(), report: (message) => reports.push(message) });
 }
 
 function mkfifo(path: string): void {

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { ensureImage, type Arch, type Image, type ImageSpec, type Suite } from './host/images.js';
 import { cacheDir } from './host/paths.js';
 import { bootPhase, consoleTail, createOverlay, follow, kvmPossible, qemuUnavailable, type Accel, type BootResult } from './host/qemu.js';
+import { buildPackages, sharePackages, type Packages } from './host/packages.js';
 import { fillNpmCache, prepareShare } from './host/share.js';
 
 const { values } = parseArgs({
@@ -124,7 +125,7 @@ async function chooseAccel(image: Image, share: string, npmCache: string, runDir
   }
 }
 
-async function runImage(spec: ImageSpec, npmCache: string): Promise<ImageReport | undefined> {
+async function runImage(spec: ImageSpec, npmCache: string, packages: Packages): Promise<ImageReport | undefined> {
   const tag = `${spec.suite}/${spec.arch}`;
   let image: Image;
   try {
@@ -139,6 +140,7 @@ async function runImage(spec: ImageSpec, npmCache: string): Promise<ImageReport 
   mkdirSync(runDir, { recursive: true });
   const share = join(runDir, 'share');
   prepareShare(share);
+  sharePackages(packages, share);
   const accel = await chooseAccel(image, share, npmCache, runDir);
   const overlay = join(runDir, 'disk.qcow2');
   createOverlay(image, overlay);
@@ -218,6 +220,15 @@ async function main(): Promise<void> {
   } catch (error) {
     skip(`the npm cache for the guests could not be filled: ${(error as Error).message.split('\n')[0]}`);
   }
+  let packages: Packages;
+  try {
+    packages = buildPackages(arch, join(cacheDir(), 'runs', `packages-${process.pid}`), say);
+  } catch (error) {
+    console.log(`not ok - the packages to install could not be built: ${(error as Error).message}`);
+    console.log('vm: 0 passed, 1 failed, 0 skipped');
+    process.exitCode = 1;
+    return;
+  }
   const reports: ImageReport[] = [];
   // Side by side by default: much of a guest's time is waiting (boots, sleep steps, the
   // watchdog), so two guests on two cores finish well before one after the other would.
@@ -226,7 +237,7 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
       for (let suite = queue.shift(); suite !== undefined; suite = queue.shift()) {
-        const report = await runImage({ suite, arch }, npmCache);
+        const report = await runImage({ suite, arch }, npmCache, packages);
         if (report !== undefined) reports.push(report);
       }
     }),
@@ -243,6 +254,7 @@ async function main(): Promise<void> {
     console.log(`# vm: ${r.image.suite}/${r.image.arch} (${r.accel}, ${built}): ${c.pass} passed, ${c.fail} failed; ${boots}`);
     console.log(`# vm:   kernel ${r.image.versions.kernel}, systemd ${r.image.versions.systemd}, libgpiod ${r.image.versions.libgpiod}, Node.js ${r.image.versions.node}; ${JSON.stringify(r.metrics)}`);
   }
+  rmSync(packages.dir, { recursive: true, force: true });
   console.log(`# vm: whole run ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(`vm: ${total.pass} passed, ${total.fail} failed, ${total.skipped} skipped`);
   process.exitCode = total.fail > 0 ? 1 : 0;

@@ -10,13 +10,13 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ledConfig } from './configs.js';
-import { APP, GpioTrace, installFromClone, LineSampler, OUT, restart, show, simChip, stop, writeConfig } from './lib.js';
+import { APP, apt, GpioTrace, LineSampler, OUT, packages, restart, show, simChip, stop, writeConfig } from './lib.js';
 import { existsSync } from 'node:fs';
 
 const WINDOW_MS = 4000;
 if (!existsSync(`${APP}/dist/main.js`)) {
-  const { result, ms } = installFromClone();
-  if (result.code !== 0) throw new Error(`install.sh failed:\n${result.stdout.slice(-2000)}`);
+  const { result, ms } = apt(['install', '--no-install-recommends', packages().current], 'install.log');
+  if (result.code !== 0) throw new Error(`apt install failed:\n${result.stdout.slice(-2000)}`);
   console.log(`installed in ${(ms / 1000).toFixed(0)} s`);
 }
 const pi = simChip('pinctrl-bcm2711');

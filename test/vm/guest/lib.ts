@@ -4,16 +4,16 @@
  * on the guest's Node.js (20 or later), from the share (/mnt/vm/guest).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const SHARE = '/mnt/vm';
-export const SRC = `${SHARE}/src`;
 export const OUT = `${SHARE}/out`;
-/** The Pi owner's clone. */
-export const CLONE = '/root/asyncdemo';
-export const APP = '/opt/asyncdemo';
+/** Where the package puts the app, and its command. */
+export const APP = '/usr/lib/asyncdemo';
+export const COMMAND = '/usr/bin/asyncdemo';
+export const UNIT_FILE = '/lib/systemd/system/asyncdemo.service';
 export const CONFIG = '/etc/asyncdemo/config.yaml';
 export const DROP_IN = '/etc/systemd/system/asyncdemo.service.d/vm-test.conf';
 export const LOG_DIR = '/var/log/asyncdemo';
@@ -115,16 +115,28 @@ export function stop(): void {
   ok(['systemctl', 'stop', 'asyncdemo'], 60_000);
 }
 
+/** The packages the host built for this run (test/vm/host/packages.ts): this checkout's and the previous release. */
+export interface Packages {
+  readonly current: string;
+  readonly older: string;
+  readonly version: string;
+  readonly olderVersion: string;
+}
+
+export function packages(): Packages {
+  const listed = JSON.parse(readFileSync(`${SHARE}/deb/packages.json`, 'utf8')) as Packages;
+  return { ...listed, current: `${SHARE}/deb/${listed.current}`, older: `${SHARE}/deb/${listed.older}` };
+}
+
 /**
- * A Pi owner's install: a clean clone (the share's copy of the checkout),
- * then `sudo scripts/install.sh`, offline from the shared npm cache. Its
- * output goes to the share as it comes. The install's result and time.
+ * apt-get as an unattended upgrade runs it: no terminal, no questions, an
+ * edited conffile kept (--force-confdef --force-confold), the output to the
+ * share as it comes. Its result and time.
  */
-export function installFromClone(): { result: Result; ms: number } {
-  rmSync(CLONE, { recursive: true, force: true });
-  cpSync(SRC, CLONE, { recursive: true });
+export function apt(args: readonly string[], log: string, timeoutMs = 20 * 60_000): { result: Result; ms: number } {
   const started = Date.now();
-  const result = run(['bash', '-o', 'pipefail', '-c', `sudo ${CLONE}/scripts/install.sh 2>&1 | tee ${OUT}/install.log`], { timeoutMs: 40 * 60_000 });
+  const command = ['apt-get', '-y', '-q', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...args].map((a) => `'${a}'`).join(' ');
+  const result = run(['bash', '-o', 'pipefail', '-c', `DEBIAN_FRONTEND=noninteractive ${command} </dev/null 2>&1 | tee -a ${OUT}/${log}`], { timeoutMs });
   return { result, ms: Date.now() - started };
 }
 

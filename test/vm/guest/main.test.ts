@@ -1,5 +1,6 @@
 /**
- * The first boot of an image: a Pi owner's install, then the LED on a real
+ * The first boot of an image: a Pi owner's install of the package with apt,
+ * on an image without a compiler, then the LED on a real
  * kernel GPIO chip with each backend under the shipped hardened unit, the
  * permission fallback, the watchdog, the journal, the exposure, a full log
  * disk; it ends leaving rotated log files for the clock phase's boot.
@@ -11,9 +12,11 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { KEEP, LOG_FILE, ledConfig, rotatingConfig } from './configs.js';
 import {
   APP,
+  apt,
+  COMMAND,
   CONFIG,
   createSimChip,
-  installFromClone,
+  packages,
   GpioTrace,
   journal,
   journalCursor,
@@ -36,9 +39,12 @@ import {
   writeConfig,
   writeDropIn,
   writeMetrics,
+  UNIT_FILE,
   type SimChip,
 } from './lib.js';
 
+/** The suite's scripts in the share (guest/nodejs-standin.sh is the image recipe's, copied there by the host). */
+const SHARE_GUEST = '/mnt/vm/guest';
 const suite = /^VERSION_CODENAME=(\w+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
 const NODE = sh('command -v node').trim();
 const gid = (group: string): number => Number(sh(`getent group ${group} | cut -d: -f3`));
@@ -78,17 +84,29 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     metric('chip', `${pi.chip} [${pi.label}], sysfs base ${pi.base ?? 'none'}`);
   });
 
-  it('sudo scripts/install.sh in a clean clone installs it, offline from the npm cache, and starts it: systemctl returns at READY=1', (t: TestContext) => {
-    const { result: install, ms } = installFromClone();
+  it('the image has no compiler and no libsystemd-dev: dpkg -l lists no gcc, g++, cpp, make, build-essential, libsystemd-dev or kernel headers', (t: TestContext) => {
+    const installed = sh("dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' | awk '$1 == \"ii\" {print $2}'").split('\n');
+    const tools = installed.filter((p) => /^(gcc(-\d+)?|g\+\+(-\d+)?|cpp(-\d+)?|make|build-essential|libsystemd-dev|libnode-dev|npm|linux-headers-.*)$/.test(p));
+    assert.deepEqual(tools, []);
+    for (const tool of ['cc', 'gcc', 'c++', 'make']) assert.notEqual(run(['sh', '-c', `command -v ${tool}`]).code, 0, `${tool} is on the PATH`);
+    t.diagnostic(`dpkg -l | grep gcc: ${installed.filter((p) => p.includes('gcc')).join(', ') || 'nothing'} (libraries only)`);
+  });
+
+  it('apt install ./asyncdemo_…deb installs it offline, with no compiler, and starts it: READY=1, enabled, the service user in gpio', (t: TestContext) => {
+    const { current, version } = packages();
+    const { result: install, ms } = apt(['install', '--no-install-recommends', current], 'install.log');
     metric('installMs', ms);
+    metric('package', { file: current.split('/').at(-1), bytes: statSync(current).size });
     assert.equal(install.code, 0, install.stdout.slice(-3000) + install.stderr.slice(-3000));
-    assert.match(install.stdout, /asyncdemo install: creating user asyncdemo/);
-    assert.doesNotMatch(install.stdout + install.stderr, /did not build/);
+    assert.match(install.stdout, new RegExp(`Setting up asyncdemo \\(${version.replaceAll('.', '\\.').replaceAll('+', '\\+')}\\)`));
     assert.equal(show('ActiveState'), 'active');
+    assert.equal(show('UnitFileState'), 'enabled');
     assert.match(show('StatusText'), /^\d+ tasks? running, \d+ steps done/);
+    assert.match(sh('id -nG asyncdemo'), /\bgpio\b/);
+    assert.match(ok([COMMAND, '--version']), new RegExp(`^asyncdemo ${version.replaceAll('.', '\\.').replaceAll('+', '\\+')} \\(commit `));
     const toReadyMs = (Number(show('ActiveEnterTimestampMonotonic')) - Number(show('ExecMainStartTimestampMonotonic'))) / 1000;
     metric('execToReadyMs', toReadyMs);
-    t.diagnostic(`install took ${(ms / 1000).toFixed(0)} s; exec to READY=1 ${toReadyMs.toFixed(0)} ms`);
+    t.diagnostic(`apt install took ${(ms / 1000).toFixed(1)} s; exec to READY=1 ${toReadyMs.toFixed(0)} ms`);
   });
 
   it('scenario 3 (cancel and stop) prints the tutorial lines in order, without operationsub11, and exits 0', () => {
@@ -329,14 +347,14 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     try {
       const pid = show('MainPID');
       const status = await poll(() => {
-        const result = run(['runuser', '-u', 'owner', '--', '/usr/local/bin/asyncdemo', 'status']);
+        const result = run(['runuser', '-u', 'owner', '--', COMMAND, 'status']);
         return result.code === 0 && result.stdout.includes('ticker[') ? result : undefined;
       }, 30_000, 'asyncdemo status as a user in adm', 500);
       assert.match(status.stdout, new RegExp(`^asyncdemo: +running \\(pid ${pid}\\), up `, 'm'));
       assert.match(status.stdout, /^config: +\/etc\/asyncdemo\/config\.yaml, loaded /m);
       t.diagnostic(`owner@guest$ asyncdemo status\n${status.stdout}`);
       stop();
-      const stopped = run(['runuser', '-u', 'owner', '--', '/usr/local/bin/asyncdemo', 'status']);
+      const stopped = run(['runuser', '-u', 'owner', '--', COMMAND, 'status']);
       assert.equal(stopped.code, 3, stopped.stdout + stopped.stderr);
     } finally {
       run(['userdel', '--remove', 'owner']);
@@ -363,7 +381,7 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     metric('exposure', exposure);
     t.diagnostic(`systemd-analyze security (systemd ${sh('systemctl --version | head -n1').trim()}): exposure ${exposure}`);
     assert.ok(exposure <= 1.0, report);
-    const verify = run(['systemd-analyze', 'verify', '--recursive-errors=yes', '/etc/systemd/system/asyncdemo.service']);
+    const verify = run(['systemd-analyze', 'verify', '--recursive-errors=yes', UNIT_FILE]);
     assert.equal(verify.code, 0, verify.stderr);
   });
 
@@ -392,6 +410,93 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
       run(['umount', LOG_DIR]);
       rmSync(image, { force: true });
     }
+  });
+
+  /** What the previous release shipped as /etc/asyncdemo/config.yaml. */
+  const olderDefault = (): string => sh(`dpkg-deb --fsys-tarfile ${packages().older} | tar -xO ./etc/asyncdemo/config.yaml`);
+  /** An apt install of `deb` (up or down), with the journal's starts and stops of the service meanwhile. */
+  const installAgain = (deb: string): { output: string; starts: number; stops: number } => {
+    const cursor = journalCursor();
+    const { result } = apt(['install', '--no-install-recommends', '--allow-downgrades', deb], 'upgrade.log');
+    assert.equal(result.code, 0, result.stdout.slice(-3000));
+    const lines = journal(cursor);
+    return { output: result.stdout, starts: lines.filter((l) => /^Started asyncdemo\.service/.test(l)).length, stops: lines.filter((l) => /^Stopping asyncdemo\.service/.test(l)).length };
+  };
+  const versionPattern = (version: string): string => version.replaceAll('.', '\\.').replaceAll('+', '\\+');
+
+  it('an upgrade from the previous release with its untouched config: the new default replaces it, no prompt, one restart, on the new version (asyncdemo status says which)', async (t: TestContext) => {
+    const { current, older, version, olderVersion } = packages();
+    // Untouched: as the installed package shipped it; the previous release then replaces it with its own.
+    writeConfig(readFileSync(`${APP}/config/default.yaml`, 'utf8'));
+    installAgain(older);
+    assert.equal(readFileSync(CONFIG, 'utf8'), olderDefault(), 'the previous release installed its default');
+    assert.match(ok([COMMAND, '--version']), new RegExp(`^asyncdemo ${versionPattern(olderVersion)} `));
+    restart();
+    const pid = show('MainPID');
+    const cursor = journalCursor();
+    const started = Date.now();
+    const up = installAgain(current);
+    metric('upgradeMs', Date.now() - started);
+    assert.equal(readFileSync(CONFIG, 'utf8'), readFileSync(`${APP}/config/default.yaml`, 'utf8'), 'the new default');
+    assert.ok(!existsSync(`${CONFIG}.dpkg-dist`), 'nothing set aside');
+    assert.deepEqual({ starts: up.starts, stops: up.stops }, { starts: 1, stops: 1 }, 'one restart');
+    assert.notEqual(show('MainPID'), pid);
+    const status = await poll(() => {
+      const r = run([COMMAND, 'status']);
+      return r.stdout.includes(`version:     ${version}`) ? r.stdout : undefined;
+    }, 30_000, `asyncdemo status showing ${version}`, 500);
+    assert.match(status, new RegExp(`^asyncdemo: +running \\(pid ${show('MainPID')}\\)`, 'm'));
+    const upgradeLines = ok(['journalctl', '--no-pager', '-o', 'short-iso', `--after-cursor=${cursor}`, '-u', 'asyncdemo', '-g', 'Stopping|Stopped|Starting|Started|asyncdemo .* ready|^stopped|cancelled|LED:']);
+    writeFileSync(`${OUT}/upgrade-journal-${suite}.txt`, upgradeLines);
+    t.diagnostic(`the upgrade in the journal:\n${upgradeLines}`);
+  });
+
+  it('an upgrade with an edited config keeps it and puts the new default next to it (config.yaml.dpkg-dist), asking nothing', () => {
+    const { current, older } = packages();
+    const edited = 'tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: edited tick}, {sleep: 300ms}]}\n';
+    writeConfig(edited);
+    installAgain(older);
+    assert.equal(readFileSync(CONFIG, 'utf8'), edited);
+    rmSync(`${CONFIG}.dpkg-dist`, { force: true });
+    const up = installAgain(current);
+    assert.equal(readFileSync(CONFIG, 'utf8'), edited, 'the edited config is kept');
+    assert.equal(readFileSync(`${CONFIG}.dpkg-dist`, 'utf8'), readFileSync(`${APP}/config/default.yaml`, 'utf8'));
+    assert.deepEqual({ starts: up.starts, stops: up.stops }, { starts: 1, stops: 1 }, 'one restart');
+    assert.equal(show('ActiveState'), 'active');
+  });
+
+  it("a Node.js upgrade (a newer nodejs package) remakes the code cache through the package's trigger", () => {
+    const files = (): string => sh('find /var/cache/asyncdemo -type f -printf "%i %T@ %p\\n" | sort');
+    const before = files();
+    assert.notEqual(before.trim(), '', 'the install made a code cache');
+    const current = sh("dpkg-query -W -f='${Version}' nodejs").trim();
+    sh(`bash ${SHARE_GUEST}/nodejs-standin.sh /usr/bin/node '${current}+next' /var/tmp/nodejs-next.deb`, 300_000);
+    const upgrade = run(['dpkg', '-i', '/var/tmp/nodejs-next.deb'], { timeoutMs: 600_000 });
+    rmSync('/var/tmp/nodejs-next.deb', { force: true });
+    assert.equal(upgrade.code, 0, upgrade.stdout + upgrade.stderr);
+    assert.match(upgrade.stdout, /Processing triggers for asyncdemo/);
+    assert.notEqual(files(), before, 'the cache files were written again');
+    const doctor = run(['runuser', '-u', 'asyncdemo', '--', COMMAND, 'doctor', '--config', CONFIG]).stdout;
+    assert.match(doctor, /^✓ start-up: (the code cache \/var\/cache\/asyncdemo\/app\.cache fits this Node|Node's own compile cache)/m, doctor);
+  });
+
+  it('apt remove stops it and keeps the config and logs; apt purge removes them and the user; apt install brings it back', () => {
+    const { current } = packages();
+    const config = readFileSync(CONFIG, 'utf8');
+    const removed = apt(['remove', 'asyncdemo'], 'remove.log');
+    assert.equal(removed.result.code, 0, removed.result.stdout);
+    assert.notEqual(show('ActiveState'), 'active');
+    assert.ok(!existsSync(APP) && !existsSync(COMMAND));
+    assert.equal(readFileSync(CONFIG, 'utf8'), config);
+    assert.ok(existsSync(LOG_DIR));
+    const purged = apt(['purge', 'asyncdemo'], 'remove.log');
+    assert.equal(purged.result.code, 0, purged.result.stdout);
+    for (const path of ['/etc/asyncdemo', LOG_DIR, '/var/cache/asyncdemo']) assert.ok(!existsSync(path), `${path} is gone`);
+    assert.notEqual(run(['id', 'asyncdemo']).code, 0, 'the user is gone');
+    // For the next boots (clock, after the cut): installed again.
+    const again = apt(['install', '--no-install-recommends', current], 'install.log');
+    assert.equal(again.result.code, 0, again.result.stdout);
+    assert.equal(show('ActiveState'), 'active');
   });
 
   it('leaves rotated log files for the next boot, whose clock will be behind them', async () => {

@@ -26,6 +26,8 @@ export function prepareShare(share: string): void {
   for (const name of readdirSync(compiled).filter((n) => n.endsWith('.js'))) copyFileSync(join(compiled, name), join(guest, name));
   const scripts = join(REPO, 'test', 'vm', 'guest');
   for (const name of readdirSync(scripts).filter((n) => n.endsWith('.sh'))) copyFileSync(join(scripts, name), join(guest, name));
+  // The nodejs stand-in of the image recipe: a guest check makes "a newer nodejs" with it.
+  copyFileSync(join(REPO, 'test', 'vm', 'image', 'nodejs-standin.sh'), join(guest, 'nodejs-standin.sh'));
   writeFileSync(join(guest, 'package.json'), '{"type": "module"}\n');
   const src = join(share, 'src');
   for (const file of checkoutFiles()) {
