@@ -82,6 +82,9 @@ mkdir -p "$app/dist" "$app/scripts/build" "$app/node_modules"
 # /var/cache/asyncdemo (made by the postinst and the trigger), apt's fixes.
 (cd "$repo" && ASYNCDEMO_DIST="$app/dist" ASYNCDEMO_CODE_CACHE_DIR=/var/cache/asyncdemo ASYNCDEMO_DEBIAN_PACKAGE=asyncdemo node scripts/build/bundle.mjs)
 sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$app/dist/main.js"
+# The man pages and bash completion, written from the command table (scripts/build/docs.mjs); installed below.
+docs=$work/docs
+(cd "$repo" && ASYNCDEMO_DIST="$docs" node scripts/build/docs.mjs)
 cp "$repo/scripts/build/code-cache.mjs" "$app/scripts/build/"
 cp -r "$repo/config" "$app/"
 # The modules the bundle leaves out: the two with natives and what they
@@ -105,14 +108,17 @@ for (const name of ['format', 'parse', 'isValid']) {
 node -e "const p=require(process.argv[1]); require('fs').writeFileSync(process.argv[2], JSON.stringify({name: 'date-fns', version: p.version, license: p.license, description: 'format, parse and isValid of date-fns, each bundled alone for asyncdemo'}, null, 2) + '\n')" "$repo/node_modules/date-fns/package.json" "$app/node_modules/date-fns/package.json"
 
 mkdir -p "$common/usr/bin" "$common/lib/systemd/system" "$common/usr/lib/sysusers.d" "$common/etc/asyncdemo" \
-  "$common/usr/share/doc/asyncdemo" "$common/usr/share/man/man1" "$common/usr/share/lintian/overrides"
+  "$common/usr/share/doc/asyncdemo" "$common/usr/share/man/man1" "$common/usr/share/man/man5" \
+  "$common/usr/share/bash-completion/completions" "$common/usr/share/lintian/overrides"
 ln -s ../lib/asyncdemo/dist/main.js "$common/usr/bin/asyncdemo"
 cp "$repo/deploy/asyncdemo.service" "$common/lib/systemd/system/"
 cp "$debian/sysusers.conf" "$common/usr/lib/sysusers.d/asyncdemo.conf"
 cp "$repo/config/default.yaml" "$common/etc/asyncdemo/config.yaml"
 cp "$debian/copyright" "$common/usr/share/doc/asyncdemo/"
 gzip -9n <"$repo/README.md" >"$common/usr/share/doc/asyncdemo/README.md.gz"
-gzip -9n <"$debian/asyncdemo.1" >"$common/usr/share/man/man1/asyncdemo.1.gz"
+gzip -9n <"$docs/man/asyncdemo.1" >"$common/usr/share/man/man1/asyncdemo.1.gz"
+gzip -9n <"$docs/man/asyncdemo.yaml.5" >"$common/usr/share/man/man5/asyncdemo.yaml.5.gz"
+cp "$docs/completion/asyncdemo" "$common/usr/share/bash-completion/completions/asyncdemo"
 cp "$debian/lintian-overrides" "$common/usr/share/lintian/overrides/asyncdemo"
 # A native package's changelog: this build, with the commit it was made from.
 commit=$ASYNCDEMO_COMMIT
