@@ -361,6 +361,47 @@ describe(`asyncdemo on Debian ${suite} (kernel ${sh('uname -r').trim()})`, () =>
     }
   });
 
+  it("the owner's edit loop: a refused reload fails systemctl reload, is recorded by asyncdemo status and told by asyncdemo reload; an edit not yet applied is flagged; asyncdemo edit installs and reloads", async (t: TestContext) => {
+    const good = 'tasks:\n  heartbeat: {autostart: true, repeat: forever, steps: [{sleep: 10s}]}\n  operation: {autostart: true, repeat: forever, steps: [{log: operation1}, {sleep: 3}]}\n';
+    writeConfig(good);
+    restart();
+    const pid = show('MainPID');
+    // Not applied yet: the file on disk differs from the config in force.
+    writeConfig(good.replace('{sleep: 3}', '{sleep: 2}'));
+    const unapplied = ok([COMMAND, 'status']);
+    assert.match(unapplied, /^ +edited at \S+, not applied: sudo systemctl reload asyncdemo \(or: sudo asyncdemo edit\)$/m);
+    // A broken file: systemctl reload fails, the daemon's reason is at err in the journal and in status.
+    writeConfig(good.replace('{sleep: 3}', '{sleep: soon}'));
+    const cursor = journalCursor();
+    const reload = run(['systemctl', 'reload', 'asyncdemo']);
+    assert.notEqual(reload.code, 0, 'systemctl reload fails');
+    const reason = await journalLine(cursor, /reload refused, the running config stays: .*tasks\.operation\.steps\[1\]\.sleep: must be a number of seconds/);
+    assert.ok(journal(cursor, ['-p', 'err']).includes(reason), 'at err priority');
+    assert.match(ok([COMMAND, 'status']), /^last reload: +refused at \S+: invalid config \/etc\/asyncdemo\/config\.yaml \(1 problem\): /m);
+    const ours = run([COMMAND, 'reload']);
+    assert.equal(ours.code, 78, ours.stdout + ours.stderr);
+    assert.match(ours.stderr, /^asyncdemo: reload refused, the running config stays: .*must be a number of seconds/);
+    assert.equal(show('MainPID'), pid, 'the old config runs on, in the same process');
+    // asyncdemo edit with a scripted editor: the good timing, installed with the file's mode and owner, and reloaded.
+    writeConfig(good);
+    const editor = '/tmp/vm-editor.sh';
+    writeFileSync(editor, `#!/bin/sh\nsed -i 's/sleep: 3/sleep: 2/' "$1"\n`, { mode: 0o755 });
+    const edited = run([COMMAND, 'edit'], { env: { EDITOR: editor } });
+    assert.equal(edited.code, 0, edited.stdout + edited.stderr);
+    assert.equal(edited.stdout, `saved ${CONFIG}\nreloaded: kept heartbeat; restarted operation; cancelled none; started none\n`);
+    assert.equal(sh(`stat -c '%U:%G %a' ${CONFIG}`).trim(), 'root:asyncdemo 640');
+    assert.equal(show('MainPID'), pid);
+    t.diagnostic(`root@guest# asyncdemo edit (EDITOR: sed sleep 3 -> 2)\n${edited.stdout}`);
+    // Another daemon in the foreground may not drive the service's pin.
+    writeConfig(ledConfig('chardev'));
+    restart();
+    writeFileSync('/tmp/vm-second.yaml', ledConfig('chardev'));
+    const second = run([COMMAND, 'run', '--config', '/tmp/vm-second.yaml'], { timeoutMs: 30_000 });
+    assert.equal(second.code, 75, second.stdout + second.stderr);
+    assert.match(second.stdout, /not starting: the asyncdemo service \(pid \d+\) drives BCM 17, which \/tmp\/vm-second\.yaml would drive too\. Fix: /);
+    stop();
+  });
+
   it('journalctl -p warning shows the warnings and none of the info lines', async () => {
     writeConfig('tasks:\n  ticker: {autostart: true, repeat: forever, steps: [{log: info tick}, {sleep: 200ms}]}\n  warner: {autostart: true, steps: [{log: a warning for the journal, level: warn}]}\n');
     restart();
