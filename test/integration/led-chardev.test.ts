@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FAKE_CDEV_BIN, fakeGpioUnavailable, PI4_CHIPS, startWithFakeGpio } from '../helpers/fake-gpio.js';
 import { waitFor } from '../helpers/wait.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 // No sysfs GPIO (as on Raspberry Pi OS trixie) and a /dev/gpiochip0: the real
 // daemon must pick the character device and drive the line through its
@@ -12,8 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 // them by <linux/gpio.h>'s layout and logs every request, value and release
 // as it is made: the log is the line's whole history, in order, whatever the
 // timing. (The real kernel, with a gpio-sim chip, is the VM suite's: test/vm.)
-const skip = fakeGpioUnavailable();
-if (skip !== undefined) console.log(`# skipping the GPIO character-device tests: ${skip}`);
+const skip = unlessMissing(fakeGpioUnavailable());
 
 const CONFIG = (extra = '') => `
 log: {level: debug, file: {enabled: false}}

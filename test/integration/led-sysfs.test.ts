@@ -12,10 +12,10 @@ import {
   type FakeGpioDaemon,
   type GpioEvent,
 } from '../helpers/fake-gpio.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 // The real daemon, onoff and its native epoll against a fake /sys/class/gpio (see test/fixtures/fake-sysfs.sh).
-const skip = fakeGpioUnavailable();
-if (skip !== undefined) console.log(`# skipping the sysfs GPIO tests: ${skip}`);
+const skip = unlessMissing(fakeGpioUnavailable());
 
 function ledConfig({ pin = 17, activeLow = false, extra = '' }: { pin?: number; activeLow?: boolean; extra?: string } = {}): string {
   return `

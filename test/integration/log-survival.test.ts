@@ -4,12 +4,11 @@
 // real daemon (dist/main.js) and the real pino-roll, each case on its own.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { MAIN, startDaemon as startAnyDaemon, tempDir, type Line, type RunningDaemon } from '../helpers/daemon.js';
 import {
-  AS_NOBODY,
   canUnshare,
   FAKETIME_LIB,
   fakeTimeEnv,
@@ -21,11 +20,12 @@ import {
   logFileLines,
   logFiles,
   movableFakeTimeEnv,
-  nobodyCanRead,
   tinyDiskPrefix,
+  WITHOUT_CAPABILITIES,
 } from '../helpers/log-files.js';
 import { readableConfig } from '../helpers/config-file.js';
 import { waitFor } from '../helpers/wait.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 const started: { kill(signal: NodeJS.Signals): unknown; exitCode: number | null; signalCode: NodeJS.Signals | null; once(event: 'exit', listener: () => void): unknown }[] = [];
 
@@ -79,7 +79,7 @@ const RECOVERED = /^the log files in .* can be written again/;
 
 const count = (daemon: RunningDaemon, pattern: RegExp): number => daemon.lines.filter((l) => pattern.test(l.msg)).length;
 
-const noFaketime = FAKETIME_LIB === undefined ? 'needs libfaketime (apt install libfaketime)' : false;
+const noFaketime = unlessMissing(FAKETIME_LIB === undefined && 'needs libfaketime (sudo apt install libfaketime)');
 
 describe('the wall clock', { skip: noFaketime }, () => {
   it('behind the files already on disk: no line of the new run is pruned, current.log points at its file', async () => {
@@ -165,13 +165,10 @@ describe('the log directory', () => {
     });
   }
 
-  // Root writes anywhere: as root, the daemon runs as nobody, so the mode bits hold.
-  const readOnlySkip = isRoot && !nobodyCanRead(MAIN) ? `needs a checkout that user nobody can read (${MAIN})` : false;
-  it('read-only mid-run: one line when it starts, one with the true count of dropped lines when it ends; the file stops at its size', { skip: readOnlySkip }, async () => {
+  it('read-only mid-run: one line when it starts, one with the true count of dropped lines when it ends; the file stops at its size', async () => {
     const dir = tempDir();
-    const asNobody = isRoot ? { prefix: AS_NOBODY } : {};
-    if (isRoot) chownSync(dir, 65534, 65534);
-    const daemon = startDaemon(['run', '--config', readableConfig(chatty('size: 1k, keep: 1000', '5ms'))], { ASYNCDEMO_LOG_DIR: dir }, asNobody);
+    // Root writes anywhere: as root, the daemon runs without capabilities, so the mode bits hold.
+    const daemon = startDaemon(['run', '--config', readableConfig(chatty('size: 1k, keep: 1000', '5ms'))], { ASYNCDEMO_LOG_DIR: dir }, isRoot ? { prefix: WITHOUT_CAPABILITIES } : {});
     await daemon.waitFor(() => daemon.lines.length >= 20, 10_000, '20 lines');
     chmodSync(dir, 0o555);
     const failed = await daemon.waitFor((l) => l.msg.startsWith('cannot write the log files'), 10_000, 'the failure line');
@@ -270,7 +267,8 @@ describe('the log directory', () => {
   }
 });
 
-describe('a full disk', { skip: canUnshare ? false : 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs)' }, () => {
+const noUnshare = unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test');
+describe('a full disk', { skip: noUnshare }, () => {
   it('at exit: the last console line counts the lines the files did not get, truly', async () => {
     const dir = tempDir();
     const copy = tempDir();
@@ -361,7 +359,7 @@ describe('a console that cannot be written', () => {
     assert.equal(daemon.stderr(), '');
   });
 
-  it('stdout on a disk that fills mid-run: no hang, SIGTERM stops it; the files keep every line', { skip: canUnshare ? false : 'needs root on Linux with unshare' }, async () => {
+  it('stdout on a disk that fills mid-run: no hang, SIGTERM stops it; the files keep every line', { skip: noUnshare }, async () => {
     const dir = tempDir();
     const consoleDir = tempDir();
     // The console goes to a file on a 16 KiB tmpfs of the daemon's own namespace.

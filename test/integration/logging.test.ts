@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXAMPLES, MAIN, startDaemon, tempDir, type Line, type RunningDaemon } from '../helpers/daemon.js';
 import { configFile } from '../helpers/config-file.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 function fileLines(dir: string): Line[] {
   return readdirSync(dir)
@@ -143,7 +144,7 @@ describe('the journal', () => {
 
 const canUnshare = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'true']).status === 0;
 
-describe('a full disk', { skip: canUnshare ? false : 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs)' }, () => {
+describe('a full disk', { skip: unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test') }, () => {
   it('does not crash the daemon: one line says so, the console keeps every line', async () => {
     const dir = tempDir();
     // A 16 KiB tmpfs as the log directory, in a mount namespace of the daemon's own.

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import type { Line } from '../helpers/daemon.js';
 import { FAKE_CDEV_BIN, fakeGpioUnavailable, startWithFakeGpio } from '../helpers/fake-gpio.js';
 import { waitFor } from '../helpers/wait.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 // The stop's deadline and the forced exit, end to end: the real daemon, its
 // real log files, and the real character-device helper against a fake kernel
@@ -12,8 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 // the LED off takes longer than the stop's deadline, or long enough for a
 // second signal to land in it. The helper drives the line off by itself once
 // its input closes, so the line ends off even after the daemon has gone.
-const skip = fakeGpioUnavailable();
-if (skip !== undefined) console.log(`# skipping the stop tests with a slow LED: ${skip}`);
+const skip = unlessMissing(fakeGpioUnavailable());
 
 /** Longer than the stop's deadline below, and than the helper's 1 s kill: a daemon that waited would have killed it first. */
 const STALL_MS = 1500;

@@ -5,6 +5,7 @@ import { ROOT } from '../helpers/daemon.js';
 import { APT_INSTALL, OLDER_VERSION, olderPackage, packageVersion, thisPackage } from '../helpers/package.js';
 import { waitForSync } from '../helpers/wait.js';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 /**
  * The Pi owner's day under a real systemd (252 here), with the Debian
@@ -15,12 +16,12 @@ import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
  * Node.js upgrade that remakes the code cache, and a purge. The steps build
  * on each other and run in order.
  */
-const skip = sandboxUnavailable();
+const skip = unlessMissing(sandboxUnavailable());
 
 const CONFIG = '/etc/asyncdemo/config.yaml';
 const TEST_CONFIG = 'tasks:\n  steady:\n    autostart: true\n    repeat: forever\n    steps: [{log: steady tick}, {sleep: 200ms}]\n';
 
-describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeout: 600_000 }, () => {
+describe("the Pi owner's day under a real systemd", { skip, timeout: 600_000 }, () => {
   let sandbox: Sandbox;
   const show = (property: string): string => sandbox.ok(['systemctl', 'show', 'asyncdemo', '-p', property, '--value']).trim();
   /** Runs a command as `pi`, a normal user in adm, as Raspberry Pi OS's first user is. */
@@ -291,4 +292,3 @@ describe("the Pi owner's day under a real systemd", { skip: skip ?? false, timeo
   });
 });
 
-if (skip !== undefined) console.log(`# systemd sandbox tests skipped: ${skip}`);

@@ -12,9 +12,9 @@ const BOOT = join(REPO, 'test', 'systemd', 'boot-sandbox.sh');
 /** Why the sandbox cannot run here, or undefined when it can. */
 export function sandboxUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root (namespaces, mounts, chroot)';
-  if (spawnSync('test', ['-x', '/lib/systemd/systemd']).status !== 0) return 'needs systemd installed (/lib/systemd/systemd)';
-  if (spawnSync('unshare', ['--pid', '--fork', '--mount', 'true']).status !== 0) return 'unshare --pid --mount is not permitted here';
+  if (process.getuid?.() !== 0) return 'needs root (namespaces, mounts, chroot): sudo npm test';
+  if (spawnSync('test', ['-x', '/lib/systemd/systemd']).status !== 0) return 'needs systemd installed (sudo apt install systemd)';
+  if (spawnSync('unshare', ['--pid', '--fork', '--mount', 'true']).status !== 0) return 'unshare --pid --mount is not permitted here (a container without CAP_SYS_ADMIN): run the tests as root on a machine or VM';
   return undefined;
 }
 

@@ -3,6 +3,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { APT_INSTALL, thisPackage } from '../helpers/package.js';
 import { waitForSync } from '../helpers/wait.js';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
+import { unlessMissing } from '../helpers/requirements.js';
 
 /**
  * asyncdemo under a real systemd (252 here), booted as PID 1 of private
@@ -10,7 +11,7 @@ import { bootSandbox, sandboxUnavailable, type Sandbox } from './sandbox.js';
  * (npm run package) with apt, then driven with systemctl and read with journalctl, as a Pi owner would.
  * The steps build on each other and run in order.
  */
-const skip = sandboxUnavailable();
+const skip = unlessMissing(sandboxUnavailable());
 
 const CONFIG = '/etc/asyncdemo/config.yaml';
 const DROP_IN = '/etc/systemd/system/asyncdemo.service.d/test.conf';
@@ -29,7 +30,7 @@ tasks:
     steps: [{log: a warning for the journal, level: warn}]
 `;
 
-describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_000 }, () => {
+describe('asyncdemo under a real systemd', { skip, timeout: 300_000 }, () => {
   let sandbox: Sandbox;
   const show = (property: string): string => sandbox.ok(['systemctl', 'show', 'asyncdemo', '-p', property, '--value']).trim();
   /** Journal lines of the unit as `epoch-seconds message`, after the cursor. */
@@ -254,4 +255,3 @@ describe('asyncdemo under a real systemd', { skip: skip ?? false, timeout: 300_0
   });
 });
 
-if (skip !== undefined) console.log(`# systemd sandbox tests skipped: ${skip}`);

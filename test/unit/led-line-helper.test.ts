@@ -8,6 +8,8 @@ import { GpioUnavailableError } from '../../src/errors.js';
 import { openChardevBackend, type ChardevChip } from '../../src/led/chardev.js';
 import { lineHelperArgs } from '../../src/led/line-helper.js';
 import { tempDir } from '../helpers/daemon.js';
+import { WITHOUT_CAPABILITIES } from '../helpers/log-files.js';
+import { skipIfMissing } from '../helpers/requirements.js';
 
 // What <linux/gpio.h> says, from the C compiler: sizes, offsets and ioctl numbers.
 const C_ABI = String.raw`
@@ -41,30 +43,31 @@ function cAbi(): Record<string, number> | string {
 }
 
 describe('the GPIO line helper', () => {
-  const python = spawnSync('python3', ['--version']).status === 0;
+  const noPython = spawnSync('python3', ['--version']).status === 0 ? undefined : 'needs python3 (sudo apt install python3)';
 
   it("speaks the kernel's GPIO uAPI v2 as <linux/gpio.h> defines it: ioctl numbers, structure sizes and offsets", (t) => {
     const expected = cAbi();
-    if (typeof expected === 'string' || !python) return t.skip(typeof expected === 'string' ? expected : 'no python3');
+    if (skipIfMissing(t, typeof expected === 'string' ? expected : noPython)) return;
     const helper = spawnSync('python3', lineHelperArgs(['abi']), { encoding: 'utf8' });
     assert.equal(helper.status, 0, helper.stderr);
     assert.deepEqual(JSON.parse(helper.stdout), expected);
   });
 
   it('refuses a command it does not know, with its usage, exit 64', (t) => {
-    if (!python) return t.skip('no python3');
+    if (skipIfMissing(t, noPython)) return;
     const helper = spawnSync('python3', lineHelperArgs(['blink']), { encoding: 'utf8' });
     assert.equal(helper.status, 64);
     assert.match(helper.stderr, /usage: detect DEVDIR \| hold DEVICE OFFSET ACTIVE_LOW CONSUMER \| abi/);
   });
 
   it('detect reports a chip it may not open by its errno, not as missing', (t) => {
-    if (!python) return t.skip('no python3');
-    if (process.getuid?.() === 0) return t.skip('root opens any file');
+    if (skipIfMissing(t, noPython)) return;
     const dev = tempDir('asyncdemo-dev-');
     writeFileSync(join(dev, 'gpiochip0'), '');
     chmodSync(join(dev, 'gpiochip0'), 0o000);
-    const helper = spawnSync('python3', lineHelperArgs(['detect', dev]), { encoding: 'utf8' });
+    // Root opens any file: as root the helper runs without capabilities, so the mode bits hold.
+    const command = [...(process.getuid?.() === 0 ? WITHOUT_CAPABILITIES : []), 'python3', ...lineHelperArgs(['detect', dev])];
+    const helper = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8' });
     assert.equal(helper.status, 0, helper.stderr);
     assert.deepEqual(JSON.parse(helper.stdout), { device: join(dev, 'gpiochip0'), error: 'EACCES', message: 'Permission denied' });
   });
