@@ -2,7 +2,7 @@
 # For an owner who builds on the Pi (or any Debian machine) itself: builds the
 # Debian package for this machine from this checkout (npm run package) and
 # installs it with apt. Everyone else gets the .deb built elsewhere and runs
-# `sudo apt install ./asyncdemo_VERSION_ARCH.deb` (README: "Run it on a
+# `sudo apt install ./asyncdemo_VERSION_ARCH.deb` (README: "On a
 # Raspberry Pi"). Updates, removal and purge are apt's from then on.
 #
 #   sudo scripts/install.sh
@@ -13,7 +13,7 @@ die() { printf 'asyncdemo install: %s\n' "$*" >&2; exit 1; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
 arch=$(dpkg --print-architecture)
 command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] \
-  || die "Node.js 20 or later is needed to build (README: Run it on a Raspberry Pi, step 1)"
+  || die "Node.js 20 or later is needed to build (README: On a Raspberry Pi, step 1)"
 
 # What the build needs here (the package itself needs none of it to run).
 missing=()

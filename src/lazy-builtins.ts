@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 /**
  * Node's own modules that the daemon needs on some runs only, or only after
  * READY=1, loaded on first use. Each costs milliseconds of a start that the
- * README's Benchmarks measure against a bare `node`.
+ * benchmarks (test/README.md) measure against a bare `node`.
  */
 const load = createRequire(import.meta.url);
 

@@ -1,6 +1,6 @@
 // Bundles src/main.ts and its pure-JS dependencies into dist/app.js: one
 // file to read and compile instead of ~300 modules to resolve, which halves
-// start-up time and saves memory on a Pi (see the README's Benchmarks).
+// start-up time and saves memory on a Pi (see test/README.md, Benchmarks).
 // Native modules stay external: they are loaded from node_modules when used.
 //
 // CommonJS, not ESM: Node's ES module loader costs a few ms more at start,

@@ -7,7 +7,7 @@
  * has it). Up to 0.1 the LED ran one libgpiod `gpioset` per change, because
  * Debian's gpioset 2.2 has no interactive mode: on an emulated arm64 that made
  * 8 of 15 changes in 3 s, and each change cost a process start (figures in
- * the README, "LED through the character device"). Now one long-lived helper
+ * src/README.md, "The GPIO character device, through a helper"). Now one long-lived helper
  * holds the line request and takes each value as one byte on its stdin: a
  * change is a pipe write and an ioctl. It talks to the kernel directly
  * rather than through the python3-libgpiod bindings, whose 1.6 (bookworm) and

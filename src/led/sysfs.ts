@@ -26,7 +26,7 @@ export function loadOnoff(): OnoffGpioClass | undefined {
 export const ONOFF_FIX = 'sudo apt install build-essential, then npm rebuild epoll onoff in the app directory';
 
 /** Without Raspberry Pi OS's udev rules, sysfs GPIO stays root's: the character device is the way then. */
-const SYSFS_UDEV_FIX = 'sysfs GPIO belongs to root alone without Raspberry Pi OS\'s udev rules: use the character device (led.backend: auto or chardev) and give it to the gpio group (README: GPIO permissions)';
+const SYSFS_UDEV_FIX = 'sysfs GPIO belongs to root alone without Raspberry Pi OS\'s udev rules: use the character device (led.backend: auto or chardev) and give it to the gpio group (README: Wiring an LED)';
 
 interface SysfsOptions {
   readonly activeLow: boolean;

@@ -1,5 +1,5 @@
 """The Python asyncio peers of the benchmarks: the same workloads, written the way the tutorial
-(README.md, "Scenarios") writes them, and (with --expert) the way an expert would.
+(README.md, "The tutorial's scenarios") writes them, and (with --expert) the way an expert would.
 
 Each task is a coroutine that logs with `logging` and waits with `asyncio.sleep`, started with
 `asyncio.ensure_future` on a loop that runs forever, as in the tutorial's asynctest.py. The

@@ -358,7 +358,7 @@ function buildReport(r) {
   if (!KINDS.includes('expert')) md.push(`The expert's Python peer did not run: ${PYTHON.expertProblem}.`);
   if (wins.length > 0) {
     md.push('');
-    md.push("Where the expert's Python peer does better than asyncdemo (the README's Benchmarks section says why):");
+    md.push("Where the expert's Python peer does better than asyncdemo (test/README.md, Benchmarks, says why):");
     md.push('');
     md.push(...wins.map((w) => `- ${w}`));
   }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { EXAMPLES, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 
 /**
- * The tutorial's scenarios (README.md, "Scenarios") through the real CLI:
+ * The tutorial's scenarios (README.md, "The tutorial's scenarios") through the real CLI:
  * which lines come, in which order, and how the daemon ends. When they come is
  * proved with a fake clock (test/unit/scheduler.test.ts: scenario 2 at 0, 200,
  * 1000 and 3200 ms); a loaded machine is not a stopwatch, so nothing here

@@ -8,7 +8,7 @@
  * names match. Needs root. Images are cached
  * in $ASYNCDEMO_VM_CACHE (default /var/cache/asyncdemo-vm), keyed by a hash
  * of their recipe (test/vm/image/). What each phase checks is in
- * test/vm/guest/*.test.ts; the README's "VM suite" says what and why.
+ * test/vm/guest/*.test.ts; test/README.md, "The VM suite", says what and why.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

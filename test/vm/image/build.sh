@@ -81,7 +81,7 @@ if [ "$suite" = bookworm ]; then
 fi
 # No compiler, no libsystemd-dev: what the package must do without.
 hooks+=(--customize-hook='if chroot "$1" dpkg-query -W -f="\${db:Status-Abbrev} \${Package}\n" | grep -E "^ii +(gcc|gcc-[0-9]+|g\+\+|g\+\+-[0-9]+|cpp|cpp-[0-9]+|make|build-essential|libsystemd-dev|linux-headers-.*|libnode-dev|npm)$"; then echo "the image still has build tools (above)" >&2; exit 1; fi')
-# What the image holds, for the README's table and the report.
+# What the image holds, for test/README.md's table and the report.
 hooks+=(--customize-hook="cp '$here/rootfs/versions.sh' \"\$1/root/\" && chroot \"\$1\" sh /root/versions.sh $suite $arch > \"\$1/versions.json\" && rm \"\$1/root/versions.sh\"")
 
 say "mmdebstrap from $MIRROR"
