@@ -187,7 +187,7 @@ function loadOrReport(file: string, env: Env, processEnv: Env = env): Config | u
 }
 
 /**
- * What print-config and doctor describe. Where scripts/install.sh installed
+ * What print-config and doctor describe. Where the package installed
  * the service: the service, as it runs (its config file, its unit's
  * environment, not this shell's), unless --checkout, or --config or
  * $ASYNCDEMO_CONFIG name another file. Elsewhere: this checkout.
