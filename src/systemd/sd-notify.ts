@@ -58,11 +58,11 @@ export function loadSdNotify(): NotifySend | undefined {
  * How to get the binding back, as a command that works: after `npm ci`
  * dropped the optional package (its build failed), `npm rebuild sd-notify`
  * finds nothing to rebuild, so it is installed again, from the lockfile; after
- * an install with `--ignore-scripts` (scripts/install.sh), the package is
- * there but not built, and `npm install` leaves it so: the rebuild builds it.
- * `--omit=dev` where the dev dependencies are not installed (an installed
- * copy, such as /opt/asyncdemo), and only there: in a checkout it would remove
- * them.
+ * an install with `--ignore-scripts`, the package is there but not built, and
+ * `npm install` leaves it so: the rebuild builds it. `--omit=dev` where the
+ * dev dependencies are not installed (a copy made with `npm ci --omit=dev`),
+ * and only there: in a checkout it would remove them. (The Debian package's
+ * fix is apt's: {@link sdNotifyPackageFix}.)
  */
 export function sdNotifyFix(appDir: string, devDependenciesInstalled: boolean): string {
   const sudo = devDependenciesInstalled ? '' : 'sudo ';

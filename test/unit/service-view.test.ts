@@ -67,8 +67,8 @@ describe('the installed service, as print-config and doctor read it', () => {
     assert.equal(view?.origins.get('ASYNCDEMO_LOG_DIR'), 'unit Environment=');
   });
 
-  it('a config left by uninstall.sh (no unit) is not a service', () => {
-    const root = machine({ '/var/lib/asyncdemo/install.state': 'config_sha256=x\n', '/etc/asyncdemo/config.yaml': 'tasks: {}\n' });
+  it('a config left by apt remove (no unit) is not a service', () => {
+    const root = machine({ '/etc/asyncdemo/config.yaml': 'tasks: {}\n' });
     assert.equal(readServiceView({ root, systemctlShow: () => 'LoadState=not-found\nEnvironment=\n' }), undefined);
   });
 
