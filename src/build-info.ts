@@ -8,7 +8,7 @@ declare const ASYNCDEMO_BUILD_COMMIT: string | undefined;
 declare const ASYNCDEMO_BUILD_CODE_CACHE_DIR: string | undefined;
 declare const ASYNCDEMO_BUILD_DEBIAN_PACKAGE: string | undefined;
 
-export interface BuildInfo {
+interface BuildInfo {
   /** 0.1.0+412.g47e54f4: package.json's version, the commit count and short hash (and .dirtyTIME for uncommitted changes). */
   readonly version: string;
   /** The full commit hash, or "unknown". */
