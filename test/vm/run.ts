@@ -198,7 +198,8 @@ async function runImage(spec: ImageSpec, npmCache: string, packages: Packages): 
       }
       if (result.end !== expected || (counts === undefined && phase.bench !== true)) {
         report.boots[report.boots.length - 1] = { phase: phase.name, result, counts: { pass: counts?.pass ?? 0, fail: (counts?.fail ?? 0) + 1, skipped: counts?.skipped ?? 0 } };
-        console.log(`not ok - ${tag} phase ${phase.name} ended with ${result.end}, expected ${expected}; console tail:\n${consoleTail(join(runDir, `${phase.name}.console`)).replace(/^/gm, '#   ')}`);
+        const why = result.end === expected ? `ended with ${result.end} but wrote no results (did the guest's setup fail?)` : `ended with ${result.end}, expected ${expected}`;
+        console.log(`not ok - ${tag} phase ${phase.name} ${why}; console tail:\n${consoleTail(join(runDir, `${phase.name}.console`)).replace(/^/gm, '#   ')}`);
         if (result.end === 'timeout' || result.end === 'died') break;
       }
     }
