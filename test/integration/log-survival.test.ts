@@ -268,7 +268,7 @@ describe('the log directory', () => {
 });
 
 const noUnshare = unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test');
-describe('a full disk', { skip: noUnshare }, () => {
+describe('a full log disk: the lines the files did not get are counted, and spread out when space returns', { skip: noUnshare }, () => {
   it('at exit: the last console line counts the lines the files did not get, truly', async () => {
     const dir = tempDir();
     const copy = tempDir();

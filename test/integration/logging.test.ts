@@ -144,7 +144,7 @@ describe('the journal', () => {
 
 const canUnshare = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'true']).status === 0;
 
-describe('a full disk', { skip: unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test') }, () => {
+describe('a full log disk: the daemon goes on', { skip: unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test') }, () => {
   it('does not crash the daemon: one line says so, the console keeps every line', async () => {
     const dir = tempDir();
     // A 16 KiB tmpfs as the log directory, in a mount namespace of the daemon's own.
