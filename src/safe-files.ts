@@ -1,4 +1,4 @@
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -97,19 +97,32 @@ export function readSmallFile(path: string, maxBytes: number): string {
   }
 }
 
+/** How {@link replaceFile} makes the new file. */
+interface ReplaceOptions {
+  /** Its mode, whatever the umask. */
+  readonly mode: number;
+  /** Makes the temporary name `name.<tempSuffix>.tmp` this writer's own. */
+  readonly tempSuffix: string;
+  /** Its owner (root only may give one): the config keeps the owner it had. */
+  readonly owner?: { readonly uid: number; readonly gid: number };
+  /** Flushed to the disk, the rename too: a power cut leaves the old file or the new, never half of one. Not for tmpfs. */
+  readonly durable?: boolean;
+}
+
 /**
- * Replaces `dir/name` with `text`, atomically: written to a temporary name
+ * Replaces `dir/name` with `content`, atomically: written to a temporary name
  * in the same directory, created with O_EXCL and O_NOFOLLOW (so nothing
  * planted there is followed or reused: it is removed, and the file made
- * afresh), given `mode` whatever the umask, then renamed over the old file
+ * afresh), given its mode (and owner), then renamed over the old file
  * (rename replaces a link; it never follows one).
  *
  * @returns a note on anything found in the way (for one warning line), or undefined.
  * @throws the error of a write that could not be made (a full disk, a read-only directory).
  */
-export function replaceFile(dir: string, name: string, text: string, mode: number, tempSuffix: string): string | undefined {
+export function replaceFile(dir: string, name: string, content: string | Buffer, options: ReplaceOptions): string | undefined {
+  const { mode, owner, durable = false } = options;
   const target = join(dir, name);
-  const temp = join(dir, `${name}.${tempSuffix}.tmp`);
+  const temp = join(dir, `${name}.${options.tempSuffix}.tmp`);
   let note: string | undefined;
   let fd: number;
   try {
@@ -124,8 +137,10 @@ export function replaceFile(dir: string, name: string, text: string, mode: numbe
   try {
     // Explicitly: a umask (the unit's 0027) would narrow the mode given to open.
     fchmodSync(fd, mode);
-    const bytes = Buffer.from(text);
+    if (owner !== undefined) fchownSync(fd, owner.uid, owner.gid);
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
     for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+    if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     unlinkSync(temp);
@@ -133,6 +148,15 @@ export function replaceFile(dir: string, name: string, text: string, mode: numbe
   }
   closeSync(fd);
   renameSync(temp, target);
+  if (durable) {
+    // The rename itself reaches the disk with the directory.
+    const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
   return note;
 }
 

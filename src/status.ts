@@ -179,7 +179,7 @@ export function createStatusPublisher({ dir, build, identity, time, report }: St
     last = status;
     if (refused) return;
     try {
-      const note = replaceFile(dir, STATUS_FILE_NAME, `${JSON.stringify(status)}\n`, 0o644, String(status.pid));
+      const note = replaceFile(dir, STATUS_FILE_NAME, `${JSON.stringify(status)}\n`, { mode: 0o644, tempSuffix: String(status.pid) });
       if (note !== undefined) report(note);
       if (failing) report(`the status file ${join(dir, STATUS_FILE_NAME)} can be written again`);
       failing = false;

@@ -1,10 +1,11 @@
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { childProcess } from '../lazy-builtins.js';
+import { replaceFile } from '../safe-files.js';
 import { CONFIG_OPTION, stringValue, type Command, type Env } from './command.js';
 import { complain, writeOut } from './output.js';
 import { reloadRunning, report } from './reload.js';
@@ -66,7 +67,8 @@ export const edit: Command = {
         if (edited.equals(original)) return say(`no change to ${file}; nothing to do`, ExitCode.ok);
         const problem = check(copy, file, choice.env);
         if (problem === undefined) {
-          install(file, edited);
+          const note = install(file, edited);
+          if (note !== undefined) writeOut(2, `${note}\n`);
           writeOut(1, `saved ${file}\n`);
           break;
         }
@@ -142,32 +144,15 @@ function answerOf(line: string): 'edit' | 'keep' {
 }
 
 /**
- * Replaces `file` with `bytes` atomically: a new file in the same directory
- * (no link followed, nothing reused), with the old file's mode and owner,
- * flushed to the disk, then renamed over it. A power cut leaves the old file
- * or the new, never half of one.
+ * Replaces `file` with `bytes` atomically and durably, with the old file's
+ * mode and owner (the conffile stays as the package made it).
  */
-function install(file: string, bytes: Buffer): void {
+function install(file: string, bytes: Buffer): string | undefined {
   const old = statSync(file);
-  const temp = join(dirname(file), `.${basename(file)}.asyncdemo-edit-${process.pid}`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, old.mode & 0o7777);
-  try {
-    fchmodSync(fd, old.mode & 0o7777);
-    if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(temp, file);
-  // The rename itself reaches the disk with the directory.
-  const dir = openSync(dirname(file), constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  return replaceFile(dirname(file), basename(file), bytes, {
+    mode: old.mode & 0o7777,
+    tempSuffix: `asyncdemo-edit-${process.pid}`,
+    ...(process.getuid?.() === 0 ? { owner: { uid: old.uid, gid: old.gid } } : {}),
+    durable: true,
+  });
 }
