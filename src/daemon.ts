@@ -11,7 +11,7 @@ import { Scheduler } from './scheduler.js';
 import type { DaemonSnapshot, ReloadOutcome } from './status.js';
 import type { Notifier } from './systemd/notifier.js';
 import { count, listNames, oneLine } from './text.js';
-import { startDeadline, TIMED_OUT, type Time } from './time.js';
+import { MAX_TIMER_DELAY_MS, startDeadline, TIMED_OUT, type Time } from './time.js';
 
 interface DaemonDeps {
   readonly config: Config;
@@ -87,7 +87,7 @@ export class Daemon {
   start(): void {
     const { logger } = this.#deps.logging;
     // A daemon with every task finished still runs, like asyncio's run_forever(), until it is stopped.
-    this.#keepAlive = this.#deps.time.setInterval(() => {}, 2 ** 31 - 1);
+    this.#keepAlive = this.#deps.time.setInterval(() => {}, MAX_TIMER_DELAY_MS);
     // A run ended by SIGKILL or a power cut leaves its LED as it was, perhaps lit: this one starts from off.
     this.#deps.leds.turnOff(this.#config.tasks.values());
     this.#applyDebug(this.#config.settings.debug);

@@ -104,13 +104,14 @@ export class Scheduler {
     for (const [name, entry] of this.#running) {
       if (tasks.length >= limit) break;
       const step = entry.def.steps[entry.step];
+      const steps = describedSteps(entry.def.steps);
       tasks.push({
         name,
         step: entry.step,
-        doing: step === undefined ? 'ending' : describeStep(step),
+        doing: step === undefined ? 'ending' : (steps[entry.step] ?? describeStep(step)),
         since: entry.stepSince < 0 ? null : entry.stepSince,
         wakeAt: step !== undefined && kindOf(step).waitsMs !== undefined && entry.stepSince >= 0 ? entry.deadline : null,
-        steps: describedSteps(entry.def.steps),
+        steps,
       });
     }
     return { tasks, more: this.#running.size - tasks.length };

@@ -199,7 +199,7 @@ function lastValue(entries: ReadonlyMap<string, readonly string[]>, key: string)
   return value === undefined || value === '' ? undefined : value;
 }
 
-function parseProperties(text: string): Map<string, string> {
+export function parseProperties(text: string): Map<string, string> {
   const properties = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
@@ -209,7 +209,7 @@ function parseProperties(text: string): Map<string, string> {
 }
 
 /** systemctl needs D-Bus or root (its private socket); without either it fails, fast: the files answer then. */
-function systemctlShow(properties: readonly string[]): string | undefined {
+export function systemctlShow(properties: readonly string[]): string | undefined {
   const result = childProcess().spawnSync('systemctl', ['show', UNIT_NAME, ...properties.flatMap((p) => ['-p', p])], {
     encoding: 'utf8',
     timeout: 5000,

@@ -271,7 +271,7 @@ export function readStep(raw: unknown, reading: StepReading): Step | undefined {
 function readKind(raw: Readonly<Record<string, unknown>>, { at, issues }: StepReading): StepName | undefined {
   const keys = Object.keys(raw);
   const kinds = keys.filter((k): k is StepName => Object.hasOwn(STEPS, k));
-  const allowed = [...STEP_KINDS, ...allModifiers(), ...COMMON_MODIFIERS];
+  const allowed = stepKeys();
   const unknown = keys.filter((k) => !allowed.includes(k));
   for (const key of unknown) {
     const near = nearest(key, allowed);
@@ -285,8 +285,17 @@ function readKind(raw: Readonly<Record<string, unknown>>, { at, issues }: StepRe
   return undefined;
 }
 
-function allModifiers(): string[] {
-  return [...new Set(STEP_KINDS.flatMap((name) => modifiersOf(name)))];
+// Read for every key of every step, at each load and reload: made once.
+let modifiersOnce: readonly string[] | undefined;
+let keysOnce: readonly string[] | undefined;
+
+function allModifiers(): readonly string[] {
+  return (modifiersOnce ??= [...new Set(STEP_KINDS.flatMap((name) => modifiersOf(name)))]);
+}
+
+/** Every key a step may have: the kinds, their modifiers and the common ones. */
+function stepKeys(): readonly string[] {
+  return (keysOnce ??= [...STEP_KINDS, ...allModifiers(), ...COMMON_MODIFIERS]);
 }
 
 function kindsWith(modifier: string): string[] {

@@ -2,7 +2,7 @@ import { ExitCode } from '../exit-codes.js';
 import { childProcess } from '../lazy-builtins.js';
 import { isJournalStream } from '../log/journal.js';
 import { readServiceView } from '../service-view.js';
-import { readStatusFile, STATUS_FILE_NAME, StatusUnreadableError, type ReloadOutcome } from '../status.js';
+import { readStatusFile, STATUS_FILE_NAME, StatusUnreadableError, type ReloadOutcome, type StatusReading } from '../status.js';
 import { escapeControl, oneLine } from '../text.js';
 import type { Time } from '../time.js';
 import { stringValue, type Command, type Context, type Env } from './command.js';
@@ -114,15 +114,16 @@ async function signalAndWait(pid: number, file: string, time: Time, timeoutMs: n
   }
   const deadline = asked + timeoutMs;
   for (;;) {
-    let answer: ReloadOutcome | undefined;
+    // One read a round: each runs the /proc checks of the writer's identity.
+    let reading: StatusReading | undefined;
     try {
-      answer = outcomeSince(file, asked);
+      reading = readStatusFile(file);
     } catch (error) {
       if (!(error instanceof StatusUnreadableError)) throw error;
       return { kind: 'no answer', why: error.message };
     }
+    const answer = answerSince(reading, asked);
     if (answer !== undefined) return { kind: 'answered', outcome: answer };
-    const reading = readStatusFile(file);
     if (reading !== undefined && reading.liveness !== 'running') return { kind: 'not running', why: `process ${pid} stopped before it answered` };
     if (reading !== undefined && reading.status.state === 'stopping') return { kind: 'no answer', why: `process ${pid} is stopping: the reload was not done` };
     if (time.monotonicMs() >= deadline) return { kind: 'no answer', why: `no answer from process ${pid} within ${timeoutMs / 1000} s (it may still be reloading: asyncdemo status shows the outcome)` };
@@ -132,7 +133,11 @@ async function signalAndWait(pid: number, file: string, time: Time, timeoutMs: n
 
 /** The outcome of a reload that began at or after `asked` (monotonic ms), if the file has one. */
 function outcomeSince(file: string, asked: number): ReloadOutcome | undefined {
-  const last = readStatusFile(file)?.status.lastReload;
+  return answerSince(readStatusFile(file), asked);
+}
+
+function answerSince(reading: StatusReading | undefined, asked: number): ReloadOutcome | undefined {
+  const last = reading?.status.lastReload;
   return last !== null && last !== undefined && last.began >= asked ? last : undefined;
 }
 

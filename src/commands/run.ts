@@ -287,7 +287,7 @@ function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds,
   }
   const publisher = createStatusPublisher({ dir, build, identity: () => ownIdentity(), time, report: (message) => logger.warn(message) });
   // The log directory is chosen at the start only (a change needs a restart).
-  const startFile = logging.fileDir;
+  const logDir = logging.fileDir === undefined ? null : resolve(logging.fileDir);
   // What changes only with the config: worked out once per config, not at every publication.
   const extras = new WeakMap<Config, { configSha256: string; settings: SettingStatus[] }>();
   const extrasOf = (config: Config): { configSha256: string; settings: SettingStatus[] } => {
@@ -302,7 +302,7 @@ function statusPublisher(env: Env, time: Time, logging: Logging, leds: StepLeds,
     publish: (snapshot, config) =>
       publisher.publish(snapshot, {
         ...extrasOf(config),
-        logDir: startFile === undefined ? null : resolve(startFile),
+        logDir,
         led: config.settings.led.enabled ? { backend: leds.backendName ?? 'none', pin: config.settings.led.pin } : { backend: 'disabled', pin: null },
       }),
     finish: (code) => publisher.finish(code),

@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
+import { sha256 } from '../config/load.js';
 import { readConfigFile } from '../config/read.js';
 import { ConfigError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { childProcess, nodeCrypto } from '../lazy-builtins.js';
-import { readServiceView } from '../service-view.js';
+import { parseProperties, readServiceView, systemctlShow } from '../service-view.js';
 import { readStatusFile, StatusUnreadableError, type StatusFile, type StatusReading, type TaskStatus } from '../status.js';
-import { escapeControl, iso } from '../text.js';
+import { escapeControl, iso, oneLine } from '../text.js';
 import { flag, JSON_OPTION, type Command, type Env } from './command.js';
 import { complain, output } from './output.js';
 import { statusPlaces, type StatusPlace } from './where.js';
@@ -101,9 +101,9 @@ function configOnDisk(status: StatusFile): ConfigOnDisk {
     const problem = error instanceof ConfigError ? (error.issues[0]?.reason ?? error.message) : ((error as NodeJS.ErrnoException).code ?? String(error));
     return { sha256: null, modifiedAt: null, applied: null, problem };
   }
-  // As load.ts hashes it: the text as read (a UTF-8 byte order mark left out).
-  const sha256 = nodeCrypto().createHash('sha256').update(text).digest('hex');
-  return { sha256, modifiedAt, applied: sha256 === status.configSha256 };
+  // As the loader hashed it: the text as read (a UTF-8 byte order mark left out).
+  const hash = sha256(text);
+  return { sha256: hash, modifiedAt, applied: hash === status.configSha256 };
 }
 
 function describeRunning(status: StatusFile, place: StatusPlace, onDisk: ConfigOnDisk, nowMonotonicMs: number, withSteps: boolean): string {
@@ -122,7 +122,7 @@ function describeRunning(status: StatusFile, place: StatusPlace, onDisk: ConfigO
     lines.push(`${''.padEnd(13)}cannot tell whether the file was edited since: ${onDisk.problem ?? 'it cannot be read'}`);
   }
   const reload = status.lastReload;
-  field('last reload', reload === null ? 'none since the start' : `${reload.result} at ${iso(reload.at)}: ${reload.reason.replaceAll(/:\s*\n\s*/g, ': ').replaceAll(/\s*\n\s*/g, '; ')}`);
+  field('last reload', reload === null ? 'none since the start' : `${reload.result} at ${iso(reload.at)}: ${oneLine(reload.reason)}`);
   const total = status.tasks.length + status.moreTasks;
   field('tasks', total === 0 ? 'none running' : `${total} running`);
   for (const task of status.tasks) lines.push(...describeTask(task, nowMonotonicMs, withSteps));
@@ -163,11 +163,12 @@ function describeEnded({ status, liveness }: StatusReading, place: StatusPlace):
 
 /** `failed (signal)`, from `systemctl show`; undefined when systemctl does not answer. */
 function systemdSays(): string | undefined {
-  const shown = childProcess().spawnSync('systemctl', ['show', 'asyncdemo.service', '-p', 'ActiveState', '-p', 'Result'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
-  if (shown.status !== 0) return undefined;
-  const value = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(shown.stdout)?.[1];
-  const state = value('ActiveState');
-  return state === undefined ? undefined : `${state}${value('Result') === undefined || value('Result') === 'success' ? '' : ` (${value('Result')})`}`;
+  const shown = systemctlShow(['ActiveState', 'Result']);
+  if (shown === undefined) return undefined;
+  const properties = parseProperties(shown);
+  const state = properties.get('ActiveState');
+  const result = properties.get('Result');
+  return state === undefined ? undefined : `${state}${result === undefined || result === 'success' ? '' : ` (${result})`}`;
 }
 
 /** `2d 3h 4m 5s`; `short`: `1.2 s` below a minute. */

@@ -57,7 +57,7 @@ export function loadConfig({ file, env }: LoadOptions): Config {
 }
 
 /** SHA-256 of `text`, in hex (node:crypto loads on first use: lazy-builtins.ts). */
-function sha256(text: string): string {
+export function sha256(text: string): string {
   return nodeCrypto().createHash('sha256').update(text).digest('hex');
 }
 

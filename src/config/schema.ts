@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { MAX_TIMER_DELAY_MS } from '../time.js';
 import { LED_MODES, LOG_LEVELS, type LedMode, type LogLevel } from './choices.js';
 import { BCM_PIN_MAX } from './tasks.js';
 
@@ -40,9 +41,6 @@ export interface Format {
   readonly coerce?: (text: string) => unknown;
   readonly check: (value: unknown) => boolean;
 }
-
-/** The longest timer Node arms (about 24.8 days); setTimeout turns anything longer into 1 ms. */
-export const TIMER_MAX_MS = 2 ** 31 - 1;
 
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, on: true, 1: true, false: false, no: false, off: false, 0: false };
 
@@ -94,8 +92,8 @@ export const FORMATS = {
   'led-backend': oneOf(LED_BACKENDS),
   'led-mode': oneOf(LED_MODES.filter((m) => m !== 'none')),
   'bcm-pin': { ...wholeNumber(0, BCM_PIN_MAX), expect: `a BCM GPIO number from 0 to ${BCM_PIN_MAX}` },
-  'slow-step-ms': wholeNumber(1, TIMER_MAX_MS),
-  'timer-ms': wholeNumber(1, TIMER_MAX_MS),
+  'slow-step-ms': wholeNumber(1, MAX_TIMER_DELAY_MS),
+  'timer-ms': wholeNumber(1, MAX_TIMER_DELAY_MS),
   // Rotated files kept: more than this is no log rotation any more.
   'file-count': wholeNumber(0, 1000),
   // The kernel's GPIO numbers; a Pi 5's header starts at 571.

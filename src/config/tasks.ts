@@ -162,7 +162,13 @@ function waitsMs(steps: readonly Step[]): number | undefined {
  * one task sleeps ends, or runs at that task's pace.
  */
 function checkSpawnCycles(tasks: TaskTable, issues: Issues): void {
-  const restless = (task: TaskDef): boolean => (waitsMs(task.steps) ?? 0) < MIN_SLEEP_PER_ROUND_MS;
+  // Asked once per edge that reaches a task: worked out once per task.
+  const restlessness = new Map<string, boolean>();
+  const restless = (task: TaskDef): boolean => {
+    let is = restlessness.get(task.name);
+    if (is === undefined) restlessness.set(task.name, (is = (waitsMs(task.steps) ?? 0) < MIN_SLEEP_PER_ROUND_MS));
+    return is;
+  };
   const spawned = (task: TaskDef): { to: string; index: number }[] =>
     task.steps.flatMap((step, index) => {
       const to = kindOf(step).starts?.(step);

@@ -7,7 +7,8 @@ import { editDistance, nearest, unknownKeyReason } from '../../src/config/keys.j
 import { fallbackLogSettings, loadConfig } from '../../src/config/load.js';
 import { CONFIG_MAX_BYTES, readConfigFile } from '../../src/config/read.js';
 import { APPLIED_AT_RELOAD, NEED_RESTART, settingsNeedingRestart } from '../../src/config/restart.js';
-import { FORMATS, schemaKeys, TIMER_MAX_MS } from '../../src/config/schema.js';
+import { FORMATS, schemaKeys } from '../../src/config/schema.js';
+import { MAX_TIMER_DELAY_MS } from '../../src/time.js';
 import { MAX_EXPANDED_NODES, parseConfigText } from '../../src/config/yaml.js';
 import { ConfigError, type ConfigIssue } from '../../src/errors.js';
 import { tempDir } from '../helpers/daemon.js';
@@ -143,7 +144,7 @@ describe('settings: every value checked, every number bounded', () => {
       assert.equal(check(Number.MAX_SAFE_INTEGER), false, `${key} refuses 2^53-1`);
       assert.equal(check(Infinity), false, `${key} refuses Infinity`);
       if (coerce !== undefined) assert.equal(check(coerce('')), false, `${key} refuses ""`);
-      if (/Ms$/.test(key)) assert.equal(check(TIMER_MAX_MS + 1), false, `${key}: a timer takes at most ${TIMER_MAX_MS} ms`);
+      if (/Ms$/.test(key)) assert.equal(check(MAX_TIMER_DELAY_MS + 1), false, `${key}: a timer takes at most ${MAX_TIMER_DELAY_MS} ms`);
     }
   });
 
