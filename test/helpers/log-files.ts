@@ -23,6 +23,8 @@ export const isRoot = process.getuid?.() === 0;
 
 /** Root on Linux with unshare: a tiny tmpfs can be mounted in a mount namespace of the test's own. */
 export const canUnshare = process.platform === 'linux' && isRoot && spawnSync('unshare', ['--mount', 'true']).status === 0;
+/** What a test that needs {@link canUnshare} says when it skips. */
+export const UNSHARE_NEEDED = 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test';
 
 /** The numbered log files in `dir`, in the order they were written. */
 export function logFiles(dir: string): string[] {

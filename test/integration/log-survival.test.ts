@@ -21,6 +21,7 @@ import {
   logFiles,
   movableFakeTimeEnv,
   tinyDiskPrefix,
+  UNSHARE_NEEDED,
   WITHOUT_CAPABILITIES,
 } from '../helpers/log-files.js';
 import { readableConfig } from '../helpers/config-file.js';
@@ -267,7 +268,7 @@ describe('the log directory', () => {
   }
 });
 
-const noUnshare = unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test');
+const noUnshare = unlessMissing(!canUnshare && UNSHARE_NEEDED);
 describe('a full log disk: the lines the files did not get are counted, and spread out when space returns', { skip: noUnshare }, () => {
   it('at exit: the last console line counts the lines the files did not get, truly', async () => {
     const dir = tempDir();

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXAMPLES, MAIN, startDaemon, tempDir, type Line, type RunningDaemon } from '../helpers/daemon.js';
 import { configFile } from '../helpers/config-file.js';
+import { canUnshare, UNSHARE_NEEDED } from '../helpers/log-files.js';
 import { unlessMissing } from '../helpers/requirements.js';
 
 function fileLines(dir: string): Line[] {
@@ -142,9 +143,7 @@ describe('the journal', () => {
   });
 });
 
-const canUnshare = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'true']).status === 0;
-
-describe('a full log disk: the daemon goes on', { skip: unlessMissing(!canUnshare && 'needs root on Linux with unshare (a private mount namespace for a tiny tmpfs): sudo npm test') }, () => {
+describe('a full log disk: the daemon goes on', { skip: unlessMissing(!canUnshare && UNSHARE_NEEDED) }, () => {
   it('does not crash the daemon: one line says so, the console keeps every line', async () => {
     const dir = tempDir();
     // A 16 KiB tmpfs as the log directory, in a mount namespace of the daemon's own.

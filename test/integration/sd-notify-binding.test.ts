@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXAMPLES, ROOT, startDaemon, tempDir } from '../helpers/daemon.js';
 import { listenForNotify } from '../helpers/notify-listener.js';
+import { skipIfMissing } from '../helpers/requirements.js';
 
 /**
  * Under systemd without the sd-notify binding, end to end: a copy of the app
@@ -30,12 +31,11 @@ function buildUnavailable(): string | undefined {
   return undefined;
 }
 const skipBuild = buildUnavailable();
-if (skipBuild !== undefined) console.log(`# skipping the test of the fix that rebuilds sd-notify: ${skipBuild}`);
 
 const CONFIG = join(EXAMPLES, 'scenario2-sleep.yaml');
 
 describe('under systemd without the sd-notify binding', () => {
-  it('one fatal line with a fix that works, and exit 69 at once (no READY=1, no wait for systemd to give up); after the fix it starts', { timeout: 240_000 }, async () => {
+  it('one fatal line with a fix that works, and exit 69 at once (no READY=1, no wait for systemd to give up); after the fix it starts', { timeout: 240_000 }, async (t) => {
     const app = installedCopy();
     const main = join(app, 'dist', 'main.js');
     const listener = await listenForNotify();
@@ -53,7 +53,8 @@ describe('under systemd without the sd-notify binding', () => {
       );
       assert.deepEqual(listener.messages, [], 'nothing was sent to systemd');
 
-      if (skipBuild !== undefined) return;
+      // What follows runs the fix; a machine that cannot build the binding skips it (a failure under CI=true).
+      if (skipIfMissing(t, skipBuild && `running the fix needs what builds sd-notify: ${skipBuild} (sudo apt install libsystemd-dev build-essential python3; sudo npm test)`)) return;
       // The fix as written, past the apt step (this machine has the packages): root needs no sudo.
       const command = (fatal?.msg ?? '').split(', then ')[1]?.replaceAll('sudo ', '') ?? '';
       assert.match(command, /^cd \S+ && npm install --no-save --omit=dev sd-notify && npm rebuild sd-notify$/);
